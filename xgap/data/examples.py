@@ -1,0 +1,99 @@
+"""Normalised example types, one per task format.
+
+Every loader (local layout or hub) turns its source into these, so evaluators and trainers never
+see a source-specific field name. Labels are always the card's label *strings* (never class ids).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+
+@dataclass(frozen=True)
+class TextExample:
+    """Single-sentence (``text_b is None``) or sentence-pair classification example."""
+
+    id: str
+    text_a: str
+    text_b: Optional[str]
+    label: Optional[str]
+
+
+@dataclass(frozen=True)
+class ChoiceExample:
+    """Multiple-choice example: a prompt, its candidate continuations and the gold index."""
+
+    id: str
+    prompt: str
+    choices: tuple[str, ...]
+    label: Optional[int]
+
+
+@dataclass(frozen=True)
+class TaggedSentence:
+    """Token classification: one tag per word (``tags`` may be None for unlabelled input)."""
+
+    id: str
+    words: tuple[str, ...]
+    tags: Optional[tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str
+    start: int  # character offset into the context
+
+
+@dataclass(frozen=True)
+class QAExample:
+    """SQuAD-style extractive QA record; ``answers`` may hold several gold answers."""
+
+    id: str
+    context: str
+    question: str
+    answers: tuple[Answer, ...]
+    title: str = ""
+
+
+@dataclass
+class Bitext:
+    """Aligned sentence pairs for retrieval: ``source[i]`` (the xx side) translates ``target[i]`` (English)."""
+
+    source: list[str]
+    target: list[str]
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+
+@dataclass
+class MiningCorpus:
+    """BUCC-style mining corpus: id->sentence maps per side plus the gold (source id, target id) pairs."""
+
+    source: dict[str, str]
+    target: dict[str, str]
+    gold: set[tuple[str, str]] = field(default_factory=set)
+
+
+@dataclass
+class ExampleSet:
+    """Examples of one (task, language, split) plus where they came from.
+
+    ``origin`` is a human-readable description (file paths, or ``hub:<id>/<config>@<revision>``) and
+    ``fingerprint`` a content hash used for result provenance and resume decisions.
+    """
+
+    task: str
+    lang: str
+    split: str
+    format: str
+    examples: object  # list[TextExample|ChoiceExample|TaggedSentence|QAExample] | Bitext | MiningCorpus
+    origin: str
+    fingerprint: str
+
+    def __len__(self) -> int:
+        ex = self.examples
+        if isinstance(ex, MiningCorpus):
+            return len(ex.gold)
+        return len(ex)

@@ -1,0 +1,140 @@
+"""One entry point for data: ``load_examples(task, lang, split)``.
+
+Sources are tried in the card's order: a local directory (``data_dir`` or ``$XGAP_DATA_DIR``) in
+the original distribution's layout, then the hub at the card's pinned revision. Zero-shot means
+English-only training data: asking a target task for non-English ``train`` is refused.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+from pathlib import Path
+from typing import Optional, Union
+
+from ..errors import XgapError
+from . import readers
+from .examples import ExampleSet
+from .hub import fill, load_hub_split, rows_to_examples
+
+
+def default_data_dir(data_dir: Optional[Union[str, Path]] = None) -> Optional[Path]:
+    """``data_dir`` if given, else ``$XGAP_DATA_DIR``, else None (hub only)."""
+    d = data_dir or os.environ.get("XGAP_DATA_DIR")
+    return Path(d).expanduser() if d else None
+
+
+def files_fingerprint(paths: list[Path]) -> str:
+    """SHA-256 over the files' names and bytes, in order."""
+    h = hashlib.sha256()
+    for p in paths:
+        h.update(p.name.encode())
+        with open(p, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 22), b""):
+                h.update(block)
+    return "sha256:" + h.hexdigest()
+
+
+def _candidates(spec) -> list[str]:
+    return [spec] if isinstance(spec, str) else list(spec)
+
+
+def find_local_files(card, lang: str, source: str, split: str, data_dir: Path) -> Optional[list[Path]]:
+    """The local files for (lang, split), or None when the data dir does not hold them."""
+    local = card.sources.get("local")
+    if not local or split not in local["paths"]:
+        return None
+    layout = local["layout"]
+    for template in _candidates(local["paths"][split]):
+        rel = fill(template, lang, source)
+        if layout == "tatoeba":
+            pair = [data_dir / f"{rel}.{source}", data_dir / f"{rel}.eng"]
+            if all(p.is_file() for p in pair):
+                return pair
+        elif layout == "bucc":
+            pair = [data_dir / f"{rel}.{lang}", data_dir / f"{rel}.en"]
+            if all(p.is_file() for p in pair):
+                gold = data_dir / f"{rel}.gold"
+                return pair + ([gold] if gold.is_file() else [])
+        elif any(ch in rel for ch in "*?["):
+            found = sorted((Path(p) for p in glob.glob(str(data_dir / rel))), key=lambda p: p.name)
+            if found:
+                return found
+        elif (data_dir / rel).is_file():
+            return [data_dir / rel]
+    return None
+
+
+def _read_local(card, lang: str, files: list[Path]):
+    layout = card.sources["local"]["layout"]
+    if layout == "tatoeba":
+        return readers.read_tatoeba(files[0], files[1])
+    if layout == "squad-json":
+        return [ex for f in files for ex in readers.read_squad_json(f)]
+    if layout == "conllu":
+        return readers.read_conllu(files)
+    if layout == "pawsx-tsv":
+        return [ex for f in files for ex in readers.read_pawsx_tsv(f)]
+    if layout == "xnli-tsv":
+        return [ex for f in files for ex in readers.read_xnli_tsv(f, card.label_aliases)]
+    if layout == "panx":
+        return [ex for f in files for ex in readers.read_panx(f)]
+    if layout == "ccg-tsv":
+        return [ex for f in files for ex in readers.read_ccg_tsv(f)]
+    if layout == "bucc":
+        prefix = Path(str(files[0])[: -len(f".{lang}")])
+        return readers.read_bucc(prefix, lang, "en")
+    if layout == "glue-tsv":
+        inputs = card.data.get("inputs", {})
+        return [ex for f in files for ex in readers.read_glue_tsv(f, inputs.get("text_a", "sentence1"), inputs.get("text_b"), inputs.get("label", "label"))]
+    raise XgapError(f"task '{card.name}': no reader for local layout '{layout}'")
+
+
+def _describe_local(card, lang, source, split, data_dir) -> str:
+    local = card.sources.get("local")
+    if not local or split not in local["paths"]:
+        return "no local layout for this split"
+    cands = ", ".join(fill(t, lang, source) for t in _candidates(local["paths"][split]))
+    return f"looked in {data_dir} for {cands}"
+
+
+def load_examples(task, lang: str, split: Optional[str] = None, data_dir=None, allow_hub: bool = True) -> ExampleSet:
+    """Normalised examples of ``task`` (name or :class:`~xgap.cards.Card`) for one language and split.
+
+    ``split`` defaults to the card's evaluation split. Raises :class:`XgapError` with one line that
+    names the task, language, what was tried and how to point at local data.
+    """
+    from ..cards import Card, load_card
+
+    card = task if isinstance(task, Card) else load_card(task)
+    split = split or card.eval_split
+    code, source = card.resolve_language(lang)
+    if split not in card.data["splits"]:
+        raise XgapError(f"task '{card.name}' has no split '{split}' - fix: use one of {', '.join(card.data['splits'])}")
+    if split == "train" and card.kind == "target" and code != card.english:
+        raise XgapError(
+            f"task '{card.name}': refusing non-English training data ('{code}'); zero-shot transfer trains on English only"
+        )
+    if split == "train" and "train" in card.sources:
+        # e.g. XNLI's English training set is MNLI, XQuAD's is SQuAD v1.1.
+        delegate = load_card(card.sources["train"]["task"])
+        return load_examples(delegate, delegate.english, "train", data_dir=data_dir, allow_hub=allow_hub)
+
+    root = default_data_dir(data_dir)
+    tried = "no --data-dir / XGAP_DATA_DIR given"
+    if root is not None:
+        files = find_local_files(card, code, source, split, root)
+        if files:
+            examples = _read_local(card, code, files)
+            origin = "local:" + ",".join(str(f) for f in files)
+            return ExampleSet(card.name, code, split, card.format, examples, origin, files_fingerprint(files))
+        tried = _describe_local(card, code, source, split, root)
+    if not allow_hub or "hub" not in card.sources:
+        raise XgapError(
+            f"task '{card.name}' language '{code}' split '{split}': no data found ({tried}) - fix: pass --data-dir DIR "
+            f"holding the original layout (see `xgap tasks show {card.name}`)"
+        )
+    ds, origin, fp = load_hub_split(card, code, source, split)
+    examples = rows_to_examples(card, ds, code, source, split)
+    return ExampleSet(card.name, code, split, card.format, examples, origin, fp)

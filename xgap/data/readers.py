@@ -1,0 +1,201 @@
+"""Readers for the original distributions' local layouts (SPEC §7).
+
+Each reader takes file paths and returns normalised examples (:mod:`xgap.data.examples`). They are
+deliberately strict: a malformed line raises :class:`XgapError` naming the file and line number.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Iterable, Optional
+
+from ..errors import XgapError
+from .examples import Answer, Bitext, MiningCorpus, QAExample, TaggedSentence, TextExample
+
+
+def _lines(path: Path) -> list[str]:
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise XgapError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+
+
+def read_tatoeba(source_file: Path, english_file: Path) -> Bitext:
+    """LASER/XTREME Tatoeba: line i of the xx file translates line i of the .eng file."""
+    src, eng = _lines(source_file), _lines(english_file)
+    if len(src) != len(eng):
+        raise XgapError(f"{source_file}: {len(src)} lines but {english_file} has {len(eng)}; the files must be line-aligned")
+    return Bitext(source=src, target=eng)
+
+
+def read_squad_json(path: Path) -> list[QAExample]:
+    """SQuAD v1.1 JSON (``data -> paragraphs -> qas -> answers``): XQuAD, MLQA, TyDiQA-GoldP."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise XgapError(f"{path}: invalid JSON ({exc})") from None
+    if not isinstance(doc, dict) or "data" not in doc:
+        raise XgapError(f"{path}: not SQuAD v1.1 JSON (no top-level 'data')")
+    out = []
+    for article in doc["data"]:
+        title = article.get("title", "")
+        for para in article["paragraphs"]:
+            ctx = para["context"]
+            for qa in para["qas"]:
+                answers = tuple(Answer(text=a["text"], start=int(a["answer_start"])) for a in qa.get("answers", []))
+                out.append(QAExample(id=str(qa["id"]), context=ctx, question=qa["question"], answers=answers, title=title))
+    return out
+
+
+def read_conllu(paths: Iterable[Path]) -> list[TaggedSentence]:
+    """CoNLL-U, word = FORM (col 2), tag = UPOS (col 4).
+
+    Multi-word token ranges (``1-2``) and empty nodes (``1.1``) are skipped, so the words are the
+    syntactic words UPOS tags belong to (e.g. German ``zum`` -> ``zu dem``), as XTREME's
+    preprocessing does. Files are read in the given order (the loader sorts by file name).
+    """
+    out = []
+    for path in paths:
+        words, tags, sent_no = [], [], 0
+        sent_id = None
+        for lineno, line in enumerate(_lines(path) + [""], 1):
+            if not line.strip():
+                if words:
+                    out.append(TaggedSentence(id=sent_id or f"{path.stem}-{sent_no}", words=tuple(words), tags=tuple(tags)))
+                    sent_no += 1
+                words, tags, sent_id = [], [], None
+                continue
+            if line.startswith("#"):
+                if line.startswith("# sent_id"):
+                    sent_id = line.split("=", 1)[-1].strip()
+                continue
+            cols = line.split("\t")
+            if len(cols) < 4:
+                raise XgapError(f"{path}:{lineno}: expected 10 tab-separated CoNLL-U columns, found {len(cols)}")
+            if "-" in cols[0] or "." in cols[0]:
+                continue
+            words.append(cols[1])
+            tags.append(cols[3])
+    return out
+
+
+def read_pawsx_tsv(path: Path) -> list[TextExample]:
+    """PAWS-X TSV with header ``id sentence1 sentence2 label``."""
+    rows = _lines(path)
+    if not rows:
+        return []
+    header = rows[0].split("\t")
+    need = ["sentence1", "sentence2", "label"]
+    if not all(h in header for h in need):
+        raise XgapError(f"{path}:1: expected a header with {', '.join(['id'] + need)}, found {header}")
+    ix = {h: header.index(h) for h in header}
+    out = []
+    for lineno, line in enumerate(rows[1:], 2):
+        if not line.strip():
+            continue
+        cols = line.split("\t")
+        if len(cols) < len(header):
+            raise XgapError(f"{path}:{lineno}: expected {len(header)} tab-separated columns, found {len(cols)}")
+        ex_id = cols[ix["id"]] if "id" in ix else str(lineno - 1)
+        out.append(TextExample(id=ex_id, text_a=cols[ix["sentence1"]], text_b=cols[ix["sentence2"]], label=cols[ix["label"]].strip()))
+    return out
+
+
+def read_xnli_tsv(path: Path, aliases: Optional[dict] = None) -> list[TextExample]:
+    """XNLI ``premise \\t hypothesis \\t label`` (no header; a header line is tolerated)."""
+    aliases = aliases or {}
+    out = []
+    for lineno, line in enumerate(_lines(path), 1):
+        if not line.strip():
+            continue
+        cols = line.split("\t")
+        if len(cols) != 3:
+            raise XgapError(f"{path}:{lineno}: expected 3 tab-separated columns (premise, hypothesis, label), found {len(cols)}")
+        if lineno == 1 and cols[2].strip().lower() in ("label", "gold_label"):
+            continue
+        label = cols[2].strip()
+        out.append(TextExample(id=str(len(out)), text_a=cols[0], text_b=cols[1], label=aliases.get(label, label)))
+    return out
+
+
+def read_panx(path: Path) -> list[TaggedSentence]:
+    """PAN-X ``lang:token \\t tag`` lines, blank line between sentences.
+
+    The language prefix is stripped up to the FIRST ``:`` only, so tokens that themselves contain a
+    colon (``en:http://x``) keep it.
+    """
+    out, words, tags = [], [], []
+    for lineno, line in enumerate(_lines(path) + [""], 1):
+        if not line.strip():
+            if words:
+                out.append(TaggedSentence(id=str(len(out)), words=tuple(words), tags=tuple(tags)))
+            words, tags = [], []
+            continue
+        cols = line.split("\t")
+        token = cols[0]
+        if ":" not in token:
+            raise XgapError(f"{path}:{lineno}: expected 'lang:token', found {token!r}")
+        words.append(token.split(":", 1)[1])
+        tags.append(cols[1].strip() if len(cols) > 1 else "O")
+    return out
+
+
+def read_ccg_tsv(path: Path) -> list[TaggedSentence]:
+    """CCG supertags as ``word \\t tag`` lines, blank line between sentences (user-supplied)."""
+    out, words, tags = [], [], []
+    for lineno, line in enumerate(_lines(path) + [""], 1):
+        if not line.strip():
+            if words:
+                out.append(TaggedSentence(id=str(len(out)), words=tuple(words), tags=tuple(tags)))
+            words, tags = [], []
+            continue
+        cols = line.split("\t")
+        if len(cols) != 2:
+            raise XgapError(f"{path}:{lineno}: expected 'word<TAB>tag', found {len(cols)} columns")
+        words.append(cols[0])
+        tags.append(cols[1].strip())
+    return out
+
+
+def read_glue_tsv(path: Path, text_a: str, text_b: Optional[str], label: str) -> list[TextExample]:
+    """GLUE-style TSV with a header naming the columns (e.g. MNLI ``sentence1``/``gold_label``)."""
+    with open(path, encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
+        out = []
+        for i, row in enumerate(reader):
+            if text_a not in row:
+                raise XgapError(f"{path}: no column '{text_a}' (columns: {', '.join(reader.fieldnames or [])})")
+            out.append(TextExample(id=str(i), text_a=row[text_a], text_b=row.get(text_b) if text_b else None, label=row.get(label)))
+    return out
+
+
+def read_bucc(prefix: Path, src_lang: str, tgt_lang: str = "en") -> MiningCorpus:
+    """BUCC ``<pair>.<split>.<lang>`` files of ``id \\t sentence`` plus ``<pair>.<split>.gold``."""
+
+    def read_side(path: Path) -> dict[str, str]:
+        side = {}
+        for lineno, line in enumerate(_lines(path), 1):
+            if not line:
+                continue
+            if "\t" not in line:
+                raise XgapError(f"{path}:{lineno}: expected 'id<TAB>sentence'")
+            i, s = line.split("\t", 1)
+            side[i] = s
+        return side
+
+    base = str(prefix)
+    src = read_side(Path(f"{base}.{src_lang}"))
+    tgt = read_side(Path(f"{base}.{tgt_lang}"))
+    gold = set()
+    gold_path = Path(f"{base}.gold")
+    if gold_path.exists():
+        for lineno, line in enumerate(_lines(gold_path), 1):
+            if not line.strip():
+                continue
+            cols = line.split("\t")
+            if len(cols) != 2:
+                raise XgapError(f"{gold_path}:{lineno}: expected 'src_id<TAB>tgt_id'")
+            gold.add((cols[0].strip(), cols[1].strip()))
+    return MiningCorpus(source=src, target=tgt, gold=gold)

@@ -1,0 +1,174 @@
+"""Schema validation with one-line, fixable error messages.
+
+Every problem becomes ``<file>: <field.path>: <what is wrong> - fix: <how>``. The "how" comes from
+an ``x-fix`` annotation on the failing schema node when there is one, else from the kind of
+failure (missing field, unknown key, wrong type, ...). Unknown keys are rejected by the schemas
+(``additionalProperties: false``) so typos never pass silently.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable
+
+from .errors import ValidationFailed, XgapError
+from .resources import schemas_dir
+
+SCHEMAS = {
+    "task-card": "task-card.schema.json",
+    "submission": "submission.schema.json",
+    "result-record": "result-record.schema.json",
+    "experiment": "experiment.schema.json",
+}
+
+
+@lru_cache(maxsize=None)
+def load_schema(kind: str) -> dict:
+    if kind not in SCHEMAS:
+        raise XgapError(f"unknown document kind '{kind}' (expected one of: {', '.join(SCHEMAS)})")
+    path = schemas_dir() / SCHEMAS[kind]
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=None)
+def _validator(kind: str):
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(load_schema(kind))
+
+
+def _field_path(err) -> str:
+    parts = []
+    for p in err.absolute_path:
+        parts.append(f"[{p}]" if isinstance(p, int) else (("." if parts else "") + str(p)))
+    return "".join(parts) or "(top level)"
+
+
+def _hint(err) -> str:
+    fix = err.schema.get("x-fix") if isinstance(err.schema, dict) else None
+    v = err.validator
+    if v == "required":
+        missing = err.message.split("'")[1] if "'" in err.message else err.message
+        sub = err.schema.get("properties", {}).get(missing, {})
+        extra = f" ({sub['x-fix']})" if isinstance(sub, dict) and sub.get("x-fix") else ""
+        return f"missing required field '{missing}'", f"add '{missing}'{extra}"
+    if v == "additionalProperties":
+        allowed = sorted(err.schema.get("properties", {}))
+        extra = [k for k in err.instance if k not in err.schema.get("properties", {})] if isinstance(err.instance, dict) else []
+        what = f"unknown key{'s' if len(extra) > 1 else ''} {', '.join(repr(k) for k in extra)}"
+        return what, f"remove it or use one of: {', '.join(allowed)}" if allowed else "remove it"
+    if v == "enum":
+        return f"{err.instance!r} is not allowed", fix or f"use one of: {', '.join(map(str, err.validator_value))}"
+    if v == "const":
+        return f"{err.instance!r} is not allowed", fix or f"use {err.validator_value!r}"
+    if v == "type":
+        want = err.validator_value if isinstance(err.validator_value, str) else " or ".join(err.validator_value)
+        return f"expected {want}, got {type(err.instance).__name__} {err.instance!r}"[:160], fix or f"give a {want}"
+    if v == "uniqueItems":
+        seen, dup = set(), None
+        for x in err.instance:
+            key = json.dumps(x, sort_keys=True)
+            if key in seen:
+                dup = x
+                break
+            seen.add(key)
+        return f"duplicate item {dup!r}", fix or "remove the duplicate"
+    if v in ("minItems", "minProperties"):
+        return "is empty" if not err.instance else f"has too few items ({len(err.instance)})", fix or "add items"
+    if v == "pattern":
+        return f"{err.instance!r} does not match the expected form", fix or f"match the pattern {err.validator_value}"
+    if v in ("oneOf", "anyOf"):
+        best = None
+        for sub in err.context or []:
+            if best is None or len(list(sub.absolute_path)) > len(list(best.absolute_path)):
+                best = sub
+        if best is not None and list(best.absolute_path) != list(err.absolute_path):
+            return _hint(best)
+        return f"{json.dumps(err.instance, ensure_ascii=False)[:80]} is not a valid value", fix or "see the schema for the allowed forms"
+    return err.message[:200], fix or "see the schema"
+
+
+def problems(document, kind: str, filename: str) -> list[str]:
+    """All schema problems of ``document`` as one-line strings (empty list when valid)."""
+    out = []
+    errors = sorted(_validator(kind).iter_errors(document), key=lambda e: (list(map(str, e.absolute_path)), e.validator))
+    for err in errors:
+        if err.validator in ("oneOf", "anyOf"):
+            best = None
+            for sub in err.context or []:
+                if best is None or len(list(sub.absolute_path)) > len(list(best.absolute_path)):
+                    best = sub
+            target = best if best is not None and len(list(best.absolute_path)) > len(list(err.absolute_path)) else err
+        else:
+            target = err
+        what, fix = _hint(target)
+        out.append(f"{filename}: {_field_path(target)}: {what} - fix: {fix}")
+    return list(dict.fromkeys(out))
+
+
+def check(document, kind: str, filename: str) -> None:
+    """Raise :class:`ValidationFailed` listing every problem, or return silently."""
+    found = problems(document, kind, filename)
+    if found:
+        raise ValidationFailed(found)
+
+
+def detect_kind(path: Path, document) -> str:
+    """Guess which schema a file follows: cards live under tasks/, records are JSON with a task+language."""
+    if isinstance(document, dict):
+        if "record_version" in document or (path.suffix == ".json" and "primary_score" in document):
+            return "result-record"
+        if "model" in document and "base_encoder" in document or path.parent.name == "submissions":
+            return "submission"
+        if "encoders" in document and "targets" in document:
+            return "experiment"
+    return "task-card"
+
+
+def iter_documents(paths: Iterable[str | Path]) -> list[Path]:
+    """Expand folders to the YAML/JSON files below them; skip shared ``_defaults`` fragments."""
+    files: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            for f in sorted(p.rglob("*")):
+                if f.suffix in (".yaml", ".yml", ".json") and not any(part.startswith("_") for part in f.relative_to(p).parts):
+                    if f.name.endswith(".predictions.json"):
+                        continue
+                    files.append(f)
+        elif p.exists():
+            files.append(p)
+        else:
+            raise XgapError(f"{p}: no such file or folder")
+    return files
+
+
+def validate_paths(paths: Iterable[str | Path]) -> list[str]:
+    """Validate every card, manifest and record under ``paths``; return the problem lines."""
+    from .cards import load_card_file
+
+    out: list[str] = []
+    for f in iter_documents(paths):
+        try:
+            if f.suffix == ".json":
+                try:
+                    doc = json.loads(f.read_text(encoding="utf-8"))
+                except ValueError as exc:
+                    out.append(f"{f}: invalid JSON ({exc}) - fix the syntax")
+                    continue
+            else:
+                from .yamlio import read_yaml
+
+                doc = read_yaml(f)
+            kind = detect_kind(f, doc)
+            if kind == "task-card":
+                load_card_file(f)  # resolves include: and validates the resolved card
+            else:
+                check(doc, kind, str(f))
+        except ValidationFailed as exc:
+            out.extend(exc.problems)
+        except XgapError as exc:
+            out.append(str(exc))
+    return out

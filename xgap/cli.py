@@ -204,13 +204,22 @@ def build_parser() -> argparse.ArgumentParser:
     p_lab.add_argument("--data-dir")
     p_lab.set_defaults(func=cmd_export_labels)
 
-    for name, module in EXTRA_COMMANDS:
-        __import__(f"xgap.{module}", fromlist=["register"]).register(sub)
+    import importlib
+
+    for module in EXTRA_COMMANDS:
+        try:
+            mod = importlib.import_module(f"xgap.{module}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"xgap.{module}":
+                raise
+            continue  # optional command module not present in this build
+        mod.register(sub)
     return parser
 
 
-# Subcommands contributed by other modules: (name, module with register(subparsers)).
-EXTRA_COMMANDS: list[tuple[str, str]] = []
+# Modules that contribute subcommands through ``register(subparsers)``; each must import only
+# the standard library at module level (keeps --help fast).
+EXTRA_COMMANDS: list[str] = ["leaderboard.commands", "reported", "compare", "submit", "training.commands", "demo"]
 
 
 def setup_logging(quiet: bool, verbose: bool) -> None:

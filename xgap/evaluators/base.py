@@ -1,0 +1,77 @@
+"""What every format evaluator shares: the run context, the per-language result, intervals.
+
+One evaluator per task *format* (as MTEB has one per task type): it turns a card's examples plus a
+model into metrics, a 95% bootstrap interval and predictions. Evaluators never read files, write
+records or print tables -- the runner does that -- so adding a format is one small module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from ..harness.models import ModelRef
+
+
+@dataclass
+class LanguageResult:
+    metrics: dict[str, float]
+    primary_score: float
+    n_examples: int
+    ci95: dict[str, list[float]] = field(default_factory=dict)
+    predictions: Any = None  # JSON-able, in the order/shape XTREME's export layout needs
+    gold: Any = None
+    per_example: dict[str, list[float]] = field(default_factory=dict)
+    extra_settings: dict = field(default_factory=dict)
+
+
+@dataclass
+class EvalContext:
+    """Everything an evaluator needs besides the examples; models load lazily, once per task."""
+
+    card: Any
+    model: ModelRef
+    dtype: str = "float32"
+    batch_tokens: int = 16384
+    bootstrap: int = 1000
+    seed: int = 0
+    progress: bool = True
+    label_map: Optional[dict] = None
+    layer: Optional[int] = None
+    pooling: Optional[str] = None
+    cache_dir: Optional[str] = None
+    data_dir: Optional[str] = None
+    limit: Optional[int] = None
+    _loaded: dict = field(default_factory=dict)
+
+    def loaded(self, key: str, factory):
+        if key not in self._loaded:
+            self._loaded[key] = factory()
+        return self._loaded[key]
+
+    def release(self) -> None:
+        self._loaded.clear()
+
+
+def interval(statistic, ctx: EvalContext, lang: str) -> Optional[list[float]]:
+    """95% percentile bootstrap CI (seeded per language), or None when bootstrapping is off."""
+    if ctx.bootstrap <= 0 or getattr(statistic, "n", 0) == 0:
+        return None
+    from ..metrics.bootstrap import bootstrap_ci, language_seed
+
+    lo, hi = bootstrap_ci(statistic, n_resamples=ctx.bootstrap, seed=language_seed(ctx.seed, lang))
+    return [round(float(lo), 4), round(float(hi), 4)]
+
+
+class Evaluator:
+    """Base class: subclasses set ``formats`` and implement :meth:`evaluate`."""
+
+    formats: tuple[str, ...] = ()
+    needs_model = True
+
+    def settings(self, ctx: EvalContext) -> dict:
+        """Everything that changes this format's results (goes into records and input keys)."""
+        return {"dtype": ctx.dtype}
+
+    def evaluate(self, ctx: EvalContext, example_set) -> LanguageResult:  # pragma: no cover - interface
+        raise NotImplementedError

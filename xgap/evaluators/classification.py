@@ -1,0 +1,46 @@
+"""Sequence classification (single sentences and pairs): XNLI, PAWS-X; metric accuracy."""
+
+from __future__ import annotations
+
+from ..errors import XgapError
+from .base import EvalContext, Evaluator, LanguageResult, interval
+
+
+class ClassificationEvaluator(Evaluator):
+    formats = ("sentence-pair-classification", "single-sentence-classification")
+
+    def settings(self, ctx: EvalContext) -> dict:
+        return {"dtype": ctx.dtype, "max_length": ctx.card.protocol.get("max_length", 128), "label_map": ctx.label_map or None}
+
+    def _model(self, ctx: EvalContext):
+        def load():
+            from ..harness.labels import resolve_label_map
+            from ..harness.models import load_model, load_tokenizer
+
+            model = load_model(ctx.model, "AutoModelForSequenceClassification")
+            names = resolve_label_map(model.config.id2label, ctx.card.labels, ctx.label_map, ctx.card.label_aliases)
+            return model, load_tokenizer(ctx.model), names
+
+        return ctx.loaded("classifier", load)
+
+    def evaluate(self, ctx: EvalContext, example_set) -> LanguageResult:
+        from ..harness.classify import predict_classification
+        from ..metrics.accuracy import accuracy, accuracy_per_example
+        from ..metrics.bootstrap import MeanStatistic
+
+        examples = example_set.examples
+        golds = [e.label for e in examples]
+        unknown = sorted({g for g in golds if g not in ctx.card.labels})
+        if unknown:
+            raise XgapError(f"task '{ctx.card.name}' language '{example_set.lang}': gold labels {unknown} are not in the card's label list {ctx.card.labels}")
+        model, tok, names = self._model(ctx)
+        res = predict_classification(model, tok, examples, names, max_length=self.settings(ctx)["max_length"],
+                                     batch_tokens=ctx.batch_tokens, progress=ctx.progress, dtype=ctx.dtype)
+        acc = accuracy(res.predictions, golds)
+        per = accuracy_per_example(res.predictions, golds)
+        ci = interval(MeanStatistic(per), ctx, example_set.lang)
+        return LanguageResult(
+            metrics={"accuracy": acc}, primary_score=acc, n_examples=len(examples),
+            ci95={"accuracy": ci} if ci else {}, predictions=list(res.predictions), gold=golds,
+            per_example={"accuracy": [float(x) for x in per]},
+        )

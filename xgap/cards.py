@@ -32,30 +32,33 @@ def _merge(base: dict, child: dict) -> dict:
     return out
 
 
-def resolve_includes(path: Path, _stack: tuple = ()) -> dict:
+def resolve_includes(path: Path, _stack: tuple = (), _origin: Path | None = None) -> dict:
     """Read ``path`` and merge the files it includes (recursively), detecting cycles."""
-    path = path.resolve()
-    if path in _stack:
-        chain = " -> ".join(p.name for p in (*_stack, path))
-        raise XgapError(f"{_stack[0]}: include: cycle ({chain}) - fix: remove one of these includes")
+    path = Path(path)
+    shown = path  # messages name the path as the user gave it
+    origin = _origin or path
+    resolved = path.resolve()
+    if resolved in _stack:
+        chain = " -> ".join(p.name for p in (*_stack, resolved))
+        raise XgapError(f"{origin}: include: cycle ({chain}) - fix: remove one of these includes")
     doc = read_yaml(path)
     if doc is None:
         doc = {}
     if not isinstance(doc, dict):
-        raise XgapError(f"{path}: (top level): expected a mapping of card fields, got {type(doc).__name__} - fix: write 'key: value' lines")
+        raise XgapError(f"{shown}: (top level): expected a mapping of card fields, got {type(doc).__name__} - fix: write 'key: value' lines")
     includes = doc.pop("include", None)
     if includes is None:
         return doc
     if isinstance(includes, str):
         includes = [includes]
     if not isinstance(includes, list) or not all(isinstance(i, str) for i in includes):
-        raise XgapError(f"{path}: include: expected a path or a list of paths - fix: e.g. include: ../_defaults/xtreme.yaml")
+        raise XgapError(f"{shown}: include: expected a path or a list of paths - fix: e.g. include: ../_defaults/xtreme.yaml")
     merged: dict = {}
     for inc in includes:
-        target = (path.parent / inc).resolve()
+        target = path.parent / inc
         if not target.is_file():
-            raise XgapError(f"{path}: include: '{inc}' not found (looked for {target}) - fix: give a path relative to {path.parent}")
-        merged = _merge(merged, resolve_includes(target, (*_stack, path)))
+            raise XgapError(f"{shown}: include: '{inc}' not found (looked for {target}) - fix: give a path relative to {path.parent}")
+        merged = _merge(merged, resolve_includes(target, (*_stack, resolved), origin))
     return _merge(merged, doc)
 
 

@@ -80,13 +80,18 @@ def _hint(err) -> str:
     if v == "pattern":
         return f"{err.instance!r} does not match the expected form", fix or f"match the pattern {err.validator_value}"
     if v in ("oneOf", "anyOf"):
-        best = None
-        for sub in err.context or []:
-            if best is None or len(list(sub.absolute_path)) > len(list(best.absolute_path)):
-                best = sub
-        if best is not None and list(best.absolute_path) != list(err.absolute_path):
-            return _hint(best)
-        return f"{json.dumps(err.instance, ensure_ascii=False)[:80]} is not a valid value", fix or "see the schema for the allowed forms"
+        subs = list(err.context or [])
+        deeper = [e for e in subs if len(list(e.absolute_path)) > len(list(err.absolute_path))]
+        if deeper:
+            return _hint(max(deeper, key=lambda e: len(list(e.absolute_path))))
+        required = [e for e in subs if e.validator == "required"]
+        if required and len(required) == len(subs):
+            names = [e.message.split("'")[1] for e in required if "'" in e.message]
+            return (f"missing required field {' or '.join(repr(n) for n in names)}",
+                    fix or f"add '{names[0]}'" + (" (a list of label strings in canonical order)" if names and names[0] == "labels" else ""))
+        hinted = [e for e in subs if isinstance(e.schema, dict) and e.schema.get("x-fix")]
+        shown = json.dumps(err.instance, ensure_ascii=False)[:80]
+        return f"{shown} is not a valid value", fix or (hinted[0].schema["x-fix"] if hinted else "see the schema for the allowed forms")
     return err.message[:200], fix or "see the schema"
 
 
@@ -155,8 +160,8 @@ def validate_paths(paths: Iterable[str | Path]) -> list[str]:
             if f.suffix == ".json":
                 try:
                     doc = json.loads(f.read_text(encoding="utf-8"))
-                except ValueError as exc:
-                    out.append(f"{f}: invalid JSON ({exc}) - fix the syntax")
+                except json.JSONDecodeError as exc:
+                    out.append(f"{f}:{exc.lineno}:{exc.colno}: invalid JSON ({exc.msg}) - fix: correct the syntax at that position")
                     continue
             else:
                 from .yamlio import read_yaml

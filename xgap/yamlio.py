@@ -23,4 +23,4 @@ def read_yaml(path: str | Path):
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise XgapError(f"{p}{where}: invalid YAML ({problem}) - fix the syntax at that position") from None
+        raise XgapError(f"{p}{where}: invalid YAML ({problem}) - fix: correct the syntax at that position") from None

@@ -36,6 +36,8 @@ def _label_to_name(value, names: Optional[list[str]], card_labels: Optional[list
     if value is None:
         return None
     if isinstance(value, (int,)) and not isinstance(value, bool):
+        if value < 0:  # GLUE/SNLI use -1 for "no gold label"
+            return None
         if names is not None:
             value = names[value]
         elif card_labels is not None:
@@ -170,3 +172,38 @@ def load_hub_split(card, lang: str, source: str, split: str):
         ds = concatenate_datasets(parts)
     fp = getattr(ds, "_fingerprint", None) or hashlib.sha256(origin.encode()).hexdigest()
     return ds, origin + f"[{','.join(split_names)}]", f"hub:{fp}"
+
+
+def load_hub_examples(card, lang: str, source: str, split: str):
+    """Examples of one split from the hub, plus extra ``parts`` (ANLI+: MNLI and SNLI train).
+
+    Parts have their own columns and label encodings, so each is mapped to examples on its own
+    (label ids -> names through its own ClassLabel, ``drop_labels`` applied) before joining.
+    """
+    ds, origin, fp = load_hub_split(card, lang, source, split)
+    examples = rows_to_examples(card, ds, lang, source, split)
+    parts = card.sources.get("hub", {}).get("parts", []) if split == "train" else []
+    fps = [fp]
+    for part in parts:
+        sub = _PartCard(card, part)
+        pds, porigin, pfp = load_hub_split(sub, lang, source, "train")
+        examples = list(examples) + list(rows_to_examples(sub, pds, lang, source, "train"))
+        origin += " + " + porigin
+        fps.append(pfp)
+    if parts:
+        fp = "hub:" + hashlib.sha256("|".join(fps).encode()).hexdigest()
+    return examples, origin, fp
+
+
+class _PartCard:
+    """A view of ``card`` whose hub source is one of its ``parts`` (same fields, labels, filters)."""
+
+    def __init__(self, card, part: dict):
+        self._card = card
+        hub = {k: v for k, v in card.sources["hub"].items() if k not in ("parts", "config", "splits")}
+        hub.update({k: v for k, v in part.items() if k in ("id", "revision", "config", "fields")})
+        hub["splits"] = {"train": part.get("split", "train")}
+        self.sources = {"hub": hub}
+
+    def __getattr__(self, name):
+        return getattr(self._card, name)

@@ -16,7 +16,7 @@ from typing import Optional, Union
 from ..errors import XgapError
 from . import readers
 from .examples import ExampleSet
-from .hub import fill, load_hub_split, rows_to_examples
+from .hub import fill, load_hub_examples
 
 
 def default_data_dir(data_dir: Optional[Union[str, Path]] = None) -> Optional[Path]:
@@ -135,6 +135,5 @@ def load_examples(task, lang: str, split: Optional[str] = None, data_dir=None, a
             f"task '{card.name}' language '{code}' split '{split}': no data found ({tried}) - fix: pass --data-dir DIR "
             f"holding the original layout (see `xgap tasks show {card.name}`)"
         )
-    ds, origin, fp = load_hub_split(card, code, source, split)
-    examples = rows_to_examples(card, ds, code, source, split)
+    examples, origin, fp = load_hub_examples(card, code, source, split)
     return ExampleSet(card.name, code, split, card.format, examples, origin, fp)

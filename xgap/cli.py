@@ -127,7 +127,7 @@ def _print_table(rows) -> None:
 
 
 def add_run_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("submission", nargs="?", help="a submission manifest (submissions/<id>.yaml); or use --model")
+    p.add_argument("submissions", nargs="*", metavar="SUBMISSION", help="submission manifest(s) (submissions/<id>.yaml); or use --model")
     p.add_argument("--model", action="append", default=[], metavar="MODEL|TASK=MODEL",
                    help="hub id or local folder; repeat as TASK=PATH to give each task its own fine-tuned checkpoint")
     p.add_argument("--revision", help="hub revision (commit) of --model")
@@ -148,6 +148,12 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--limit", type=int, help="evaluate only the first N examples per language (smoke runs)")
     p.add_argument("--force", action="store_true", help="recompute records even when their inputs are unchanged")
     p.add_argument("--cache-dir", help="embedding cache (default: $XGAP_CACHE_DIR or ~/.cache/xgap)")
+    p.add_argument("--executor", choices=["local", "ray"], default="local", help="where jobs run (ray: pip install 'xgap[ray]')")
+    p.add_argument("--address", help="ray: cluster address (auto, ray://host:port); default: start a local Ray")
+    p.add_argument("--gpus-per-job", type=float, default=0, help="ray: GPUs each job asks for")
+    p.add_argument("--cpus-per-job", type=float, default=1, help="ray: CPUs each job asks for")
+    p.add_argument("--retries", type=int, default=2, help="ray: retries of a job whose worker crashed or raised")
+    p.add_argument("--group-size", type=int, help="ray: languages per evaluation job (default: all of a task in one job)")
 
 
 def build_parser() -> argparse.ArgumentParser:

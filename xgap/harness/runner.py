@@ -106,7 +106,8 @@ def _parse_label_maps(items: list[str]) -> dict[str, dict]:
     return out
 
 
-def plan_from_args(args) -> RunPlan:
+def plan_from_args(args, submission: Optional[str] = None) -> RunPlan:
+    """The plan for one submission manifest (``submission``) or for ``--model`` arguments."""
     from ..cards import load_card
 
     manifest = None
@@ -114,21 +115,21 @@ def plan_from_args(args) -> RunPlan:
     default_ref: Optional[ModelRef] = None
     label_maps = _parse_label_maps(args.label_map)
     retrieval = {}
-    if args.submission:
+    if submission:
         from ..validation import check
         from ..yamlio import read_yaml
 
-        manifest = read_yaml(args.submission)
-        check(manifest, "submission", args.submission)
+        manifest = read_yaml(submission)
+        check(manifest, "submission", submission)
         if manifest.get("reported"):
-            raise XgapError(f"{args.submission}: a reported submission holds published figures only - use xgap import-reported")
+            raise XgapError(f"{submission}: a reported submission holds published figures only - use xgap import-reported")
         default_ref = ref_from_manifest_model(manifest["model"])
         for task, spec in (manifest.get("tasks") or {}).items():
             if spec.get("checkpoint"):
                 cp = spec["checkpoint"]
                 per_task_models[task] = ModelRef(cp, spec.get("revision"), default_ref.trust_remote_code)
             if spec.get("finetune"):
-                raise XgapError(f"{args.submission}: tasks.{task}.finetune: phase-(iii) fine-tuning inside `xgap run` is not available yet - fix: train with `xgap train target` and give tasks.{task}.checkpoint")
+                raise XgapError(f"{submission}: tasks.{task}.finetune: phase-(iii) fine-tuning inside `xgap run` is not available yet - fix: train with `xgap train target` and give tasks.{task}.checkpoint")
             if spec.get("label_map"):
                 label_maps.setdefault(task, {}).update(spec["label_map"])
         retrieval = manifest.get("retrieval") or {}
@@ -191,109 +192,99 @@ def plan_from_args(args) -> RunPlan:
 
 
 # ------------------------------------------------------------------------------ running
-def _limit(example_set, limit: Optional[int]):
-    if not limit:
-        return example_set
-    from ..data.examples import Bitext, MiningCorpus
+def plan_jobs(plan: RunPlan, store: ResultStore, group_size: Optional[int] = None):
+    """Decide what is missing: returns ``(jobs, outcomes)``; outcomes already hold reused records.
 
-    ex = example_set.examples
-    if isinstance(ex, Bitext):
-        example_set.examples = Bitext(ex.source[:limit], ex.target[:limit])
-    elif isinstance(ex, MiningCorpus):
-        pass  # mining needs the whole corpus
-    else:
-        example_set.examples = list(ex)[:limit]
-    return example_set
-
-
-def _loaded_model(ctx):
-    for v in ctx._loaded.values():
-        objs = v if isinstance(v, tuple) else (v,)
-        for o in objs:
-            m = getattr(o, "model", o)
-            if hasattr(m, "parameters") and hasattr(m, "config"):
-                return m
-    return None
-
-
-def run_plan(plan: RunPlan, output: str | Path) -> list[TaskOutcome]:
-    """Evaluate every missing (task, language) of ``plan`` into the store at ``output``."""
+    One job per (submission, task) holding all its missing languages (the model or encoder loads
+    once; retrieval shares one embedding pass), split into groups of ``group_size`` languages when
+    given (finer fan-out for a cluster). No model is loaded here.
+    """
     from ..cards import load_card
-    from ..data import load_examples
     from ..evaluators import evaluator_for
     from ..evaluators.base import EvalContext
-    from ..provenance import base_provenance, device_description, now_iso
+    from .jobs import Job, load_for
     from .models import weights_hash
 
+    jobs, outcomes = [], []
+    for tp in plan.tasks:
+        card = load_card(tp.task)
+        evaluator = evaluator_for(card)
+        ctx = EvalContext(card=card, model=tp.model, dtype=plan.dtype, batch_tokens=plan.batch_tokens, bootstrap=plan.bootstrap,
+                          seed=plan.seed, progress=plan.progress, label_map=tp.label_map, layer=plan.layer, pooling=plan.pooling,
+                          cache_dir=plan.cache_dir, data_dir=plan.data_dir, limit=plan.limit)
+        whash = weights_hash(tp.model)
+        settings = evaluator.settings(ctx)
+        outcome = TaskOutcome(tp.task)
+        missing, keys = [], {}
+        for lang in tp.langs or card.languages:
+            es = load_for(evaluator, card, lang, plan.data_dir, plan.limit)
+            key = input_key(card_hash=card.hash, data=es.fingerprint, weights=whash, revision=tp.model.revision,
+                            settings=settings, limit=plan.limit, bootstrap=plan.bootstrap, seed=plan.seed, split=es.split)
+            old = None if plan.force else store.find(plan.submission, tp.task, es.lang)
+            if old is not None and old.get("input_key") == key:
+                outcome.per_lang[es.lang] = old
+                outcome.reused += 1
+            else:
+                missing.append(es.lang)
+                keys[es.lang] = key
+        outcomes.append(outcome)
+        step = group_size or len(missing) or 1
+        for i in range(0, len(missing), step):
+            group = missing[i:i + step]
+            jobs.append(Job(submission=plan.submission, task=tp.task, model=tp.model, langs=group,
+                            keys={l: keys[l] for l in group}, weights_hash=whash, settings=settings, dtype=plan.dtype,
+                            batch_tokens=plan.batch_tokens, bootstrap=plan.bootstrap, seed=plan.seed, layer=plan.layer,
+                            pooling=plan.pooling, data_dir=plan.data_dir, limit=plan.limit, cache_dir=plan.cache_dir,
+                            progress=plan.progress, label_map=tp.label_map))
+    return jobs, outcomes
+
+
+def run_plan(plan: RunPlan, output: str | Path, executor=None) -> list[TaskOutcome]:
+    """Evaluate every missing (task, language) of ``plan`` into the store at ``output``."""
+    return run_plans([plan], output, executor)[plan.submission]
+
+
+def run_plans(plans: list[RunPlan], output: str | Path, executor=None) -> dict[str, list[TaskOutcome]]:
+    """Evaluate several submissions' missing records; all their jobs go to ``executor`` at once.
+
+    ``executor`` runs the jobs (default: in this process, one after another); every record is
+    written here, on the driver, atomically, as soon as its job returns.
+    """
+    from ..cards import load_card
+    from .executors import LocalExecutor
+
+    executor = executor or LocalExecutor()
     store = ResultStore(output)
-    outcomes = []
-    submission_params = None
+    if len({p.submission for p in plans}) != len(plans):
+        raise XgapError("two submissions share one id - fix: give each manifest its own id")
     with store.lock():
-        for tp in plan.tasks:
-            card = load_card(tp.task)
-            evaluator = evaluator_for(card)
-            ctx = EvalContext(card=card, model=tp.model, dtype=plan.dtype, batch_tokens=plan.batch_tokens, bootstrap=plan.bootstrap,
-                              seed=plan.seed, progress=plan.progress, label_map=tp.label_map, layer=plan.layer, pooling=plan.pooling,
-                              cache_dir=plan.cache_dir, data_dir=plan.data_dir, limit=plan.limit)
-            whash = weights_hash(tp.model)
-            settings = evaluator.settings(ctx)
-            outcome = TaskOutcome(tp.task)
-            langs = tp.langs or card.languages
-            for lang in _progress(langs, f"{tp.task}", plan.progress):
-                started, t0 = now_iso(), time.perf_counter()
-                es = _limit(evaluator_load(evaluator, card, lang, plan), plan.limit)
-                key = input_key(card_hash=card.hash, data=es.fingerprint, weights=whash, revision=tp.model.revision,
-                                settings=settings, limit=plan.limit, bootstrap=plan.bootstrap, seed=plan.seed, split=es.split)
-                old = None if plan.force else store.find(plan.submission, tp.task, es.lang)
-                if old is not None and old.get("input_key") == key:
-                    outcome.per_lang[es.lang] = old
-                    outcome.reused += 1
-                    continue
-                log.debug("%s %s: evaluating %d examples", tp.task, es.lang, len(es))
-                result = evaluator.evaluate(ctx, es)
-                model = _loaded_model(ctx)
-                params = None
-                if model is not None:
-                    from .models import parameter_counts
+        jobs, outcomes, by_key, params = [], {}, {}, {}
+        for plan in plans:
+            j, o = plan_jobs(plan, store, getattr(executor, "group_size", None))
+            jobs += j
+            outcomes[plan.submission] = o
+            by_key.update({(plan.submission, x.task): x for x in o})
 
-                    params = parameter_counts(model)
-                    submission_params = submission_params or parameter_counts(getattr(model, "base_model", model))
-                record = {
-                    "record_version": 1, "status": "evaluated", "submission": plan.submission, "task": tp.task,
-                    "language": es.lang, "split": es.split,
-                    "metrics": {k: round(float(v), 6) for k, v in result.metrics.items()},
-                    "primary_metric": card.primary_metric, "primary_score": round(float(result.primary_score), 6),
-                    "n_examples": result.n_examples, "ci95": result.ci95,
-                    "settings": {**settings, **result.extra_settings, "batch_tokens": plan.batch_tokens, "limit": plan.limit,
-                                 "bootstrap_resamples": plan.bootstrap},
-                    "input_key": key,
-                    "provenance": {
-                        **base_provenance(), "card_version": card.version, "card_hash": card.hash,
-                        "data_origin": es.origin, "data_fingerprint": es.fingerprint,
-                        "model": {"id": tp.model.name, "revision": tp.model.revision, "weights_hash": whash},
-                        **({"parameters": params} if params else {}),
-                        "device": device_description(), "seed": plan.seed, "started_at": started,
-                        "wall_seconds": round(time.perf_counter() - t0, 3),
-                    },
-                }
-                sidecar = {"predictions": result.predictions, "gold": result.gold, "per_example": result.per_example}
+        def on_result(res) -> None:
+            for record, sidecar in res.items:
                 store.write(record, sidecar)
-                outcome.per_lang[es.lang] = record
-                outcome.computed += 1
-            ctx.release()
-            outcomes.append(outcome)
-            _print_task(card, outcome, plan.progress)
-        _write_submission_manifest(store, plan, submission_params)
+                o = by_key[(record["submission"], record["task"])]
+                o.per_lang[record["language"]] = record
+                o.computed += 1
+            if res.encoder_parameters and res.items:
+                params.setdefault(res.items[0][0]["submission"], res.encoder_parameters)
+
+        failures = executor.run(jobs, on_result)
+        for plan in plans:
+            if len(plans) > 1:
+                print(f"\n== {plan.submission}")
+            for o in outcomes[plan.submission]:
+                _print_task(load_card(o.task), o, plan.progress)
+            _write_submission_manifest(store, plan, params.get(plan.submission))
+    if failures:
+        lines = "; ".join(f"{name}: {err}" for name, err in failures)
+        raise XgapError(f"{len(failures)} job(s) failed after retries ({lines}); finished records are kept - rerun to retry the rest")
     return outcomes
-
-
-def evaluator_load(evaluator, card, lang, plan):
-    """Examples for one language (evaluators may override, e.g. mining needs dev and test)."""
-    if hasattr(evaluator, "load"):
-        return evaluator.load(card, lang, plan.data_dir)
-    from ..data import load_examples
-
-    return load_examples(card, lang, card.eval_split, data_dir=plan.data_dir)
 
 
 def _write_submission_manifest(store: ResultStore, plan: RunPlan, params: Optional[dict]) -> None:
@@ -368,10 +359,20 @@ def _print_task(card, outcome: TaskOutcome, progress: bool) -> None:
 
 
 def run_from_cli(args) -> int:
-    plan = plan_from_args(args)
+    from .executors import make_executor
+
+    if args.submissions and (args.model or args.submission_id) and len(args.submissions) > 1:
+        raise XgapError("--model/--submission-id apply to one submission; give them with a single manifest or none")
+    plans = [plan_from_args(args, s) for s in args.submissions] if args.submissions else [plan_from_args(args)]
+    plan = plans[0]
     t0 = time.perf_counter()
-    outcomes = run_plan(plan, args.output)
+    executor = make_executor(args.executor) if args.executor == "local" else make_executor(
+        args.executor, address=args.address, num_gpus=args.gpus_per_job, num_cpus=args.cpus_per_job,
+        retries=args.retries, group_size=args.group_size, progress=plan.progress)
+    results = run_plans(plans, args.output, executor)
+    outcomes = [o for os_ in results.values() for o in os_]
     computed = sum(o.computed for o in outcomes)
     reused = sum(o.reused for o in outcomes)
-    print(f"\n{computed} records computed, {reused} unchanged (skipped) in {time.perf_counter() - t0:.1f}s -> {Path(args.output) / plan.submission}")
+    where = Path(args.output) / plan.submission if len(plans) == 1 else Path(args.output)
+    print(f"\n{computed} records computed, {reused} unchanged (skipped) in {time.perf_counter() - t0:.1f}s -> {where}")
     return 0

@@ -1,0 +1,86 @@
+"""Bitext retrieval (Tatoeba): embed both sides, exact 1-NN by FAISS inner product (SPEC §6).
+
+Primary: XTREME's direction, English queries against the xx index. The reverse (xx -> en, the
+direction MTEB reports, with scikit-learn weighted P/R/F1) comes from the same embeddings.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..errors import XgapError
+from .base import EvalContext, Evaluator, LanguageResult, interval
+
+
+def num_layers_of(ref) -> int:
+    """Encoder depth from config.json without importing torch (falls back to AutoConfig)."""
+    if ref.is_local:
+        cfg = Path(ref.path) / "config.json"
+        try:
+            data = json.loads(cfg.read_text())
+        except (OSError, ValueError) as exc:
+            raise XgapError(f"{cfg}: cannot read the model config ({exc})") from None
+    else:
+        from ..harness.models import quiet_transformers
+
+        quiet_transformers()
+        from transformers import AutoConfig
+
+        data = AutoConfig.from_pretrained(ref.name, revision=ref.revision, trust_remote_code=ref.trust_remote_code).to_dict()
+    for key in ("num_hidden_layers", "n_layers", "num_layers", "n_layer"):
+        if key in data:
+            return int(data[key])
+    raise XgapError(f"model '{ref.name}': its config has no layer count (num_hidden_layers)")
+
+
+class RetrievalEvaluator(Evaluator):
+    formats = ("bitext-retrieval",)
+
+    def settings(self, ctx: EvalContext) -> dict:
+        r = ctx.card.protocol.get("retrieval", {})
+        pooling = ctx.pooling or r.get("pooling", "mean")
+        n = num_layers_of(ctx.model)
+        if pooling == "model":
+            layer = n
+        elif ctx.layer is not None:
+            layer = ctx.layer
+        elif isinstance(r.get("layer"), int):
+            layer = r["layer"]
+        else:
+            layer = min(n // 2 + 2, n)  # the card's rule "n//2+2"
+        return {"dtype": ctx.dtype, "layer": layer, "num_layers": n, "pooling": pooling,
+                "max_length": r.get("max_length", 512), "direction": r.get("direction", "en->xx")}
+
+    def encoder(self, ctx: EvalContext):
+        def build():
+            from ..harness.embedding_cache import EmbeddingCache
+            from ..harness.encoder import SentenceEncoder
+
+            s = self.settings(ctx)
+            cache = EmbeddingCache(Path(ctx.cache_dir) / "embeddings" if ctx.cache_dir else None)
+            return SentenceEncoder(ctx.model, layer=None if s["pooling"] == "model" else s["layer"], pooling=s["pooling"],
+                                   max_length=s["max_length"], dtype=ctx.dtype, batch_tokens=ctx.batch_tokens, cache=cache,
+                                   progress=ctx.progress)
+
+        return ctx.loaded("encoder", build)
+
+    def evaluate(self, ctx: EvalContext, example_set) -> LanguageResult:
+        import numpy as np
+
+        from ..harness.tatoeba import tatoeba_scores
+        from ..metrics.bootstrap import MeanStatistic
+
+        bitext = example_set.examples
+        enc = self.encoder(ctx)
+        src = enc.encode(bitext.source)
+        tgt = enc.encode(bitext.target)
+        out = tatoeba_scores(src, tgt)
+        gold = np.arange(out["n"])
+        hits = (np.asarray(out["predictions"]) == gold) * 100.0
+        metrics = {k: out[k] for k in ("accuracy", "accuracy_xx_en", "precision_xx_en", "recall_xx_en", "f1_xx_en")}
+        ci = interval(MeanStatistic(hits), ctx, example_set.lang)
+        return LanguageResult(metrics=metrics, primary_score=metrics["accuracy"], n_examples=out["n"],
+                              ci95={"accuracy": ci} if ci else {}, predictions=out["predictions"], gold=gold.tolist(),
+                              per_example={"accuracy": hits.tolist()},
+                              extra_settings={"predictions_xx_en": out["predictions_xx_en"]})

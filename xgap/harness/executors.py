@@ -1,0 +1,33 @@
+"""Executors run :class:`~xgap.harness.jobs.Job` lists; the driver writes what they return.
+
+``LocalExecutor`` (the default) runs jobs one after another in this process and lets an error
+propagate (a local user wants to see it at once). ``RayExecutor`` (``xgap[ray]``) lives in
+:mod:`xgap.harness.ray_executor`, imported only when asked for.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+
+class LocalExecutor:
+    group_size = None
+
+    def run(self, jobs, on_result: Callable) -> list:
+        from .jobs import execute_job
+
+        for job in jobs:
+            on_result(execute_job(job))
+        return []
+
+
+def make_executor(name: str, **options):
+    if name == "local":
+        return LocalExecutor()
+    if name == "ray":
+        from .ray_executor import RayExecutor
+
+        return RayExecutor(**options)
+    from ..errors import XgapError
+
+    raise XgapError(f"unknown executor '{name}' (local or ray)")

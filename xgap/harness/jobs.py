@@ -1,0 +1,140 @@
+"""Units of work for ``xgap run``: a :class:`Job` evaluates some languages of one task for one
+submission and returns finished records; it writes nothing.
+
+Why separate: the driver decides *what* is missing (resume keys) and owns the result store; jobs
+only compute. That lets the same job run in-process (local executor) or on a Ray worker, with
+bit-identical records either way, and keeps every store write on the driver (atomic, locked).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Optional
+
+from .models import ModelRef
+
+
+@dataclass
+class Job:
+    """Evaluate ``langs`` of ``task`` for ``submission`` (picklable: plain data only)."""
+
+    submission: str
+    task: str
+    model: ModelRef
+    langs: list[str]
+    keys: dict[str, str]  # lang -> input_key the driver computed
+    weights_hash: str
+    settings: dict
+    dtype: str = "float32"
+    batch_tokens: int = 16384
+    bootstrap: int = 1000
+    seed: int = 0
+    layer: Optional[int] = None
+    pooling: Optional[str] = None
+    data_dir: Optional[str] = None
+    limit: Optional[int] = None
+    cache_dir: Optional[str] = None
+    progress: bool = True
+    label_map: Optional[dict] = None
+    resources: dict = field(default_factory=lambda: {"num_cpus": 1, "num_gpus": 0})
+
+    @property
+    def name(self) -> str:
+        return f"{self.submission}/{self.task}/{','.join(self.langs)}"
+
+
+@dataclass
+class JobResult:
+    job: str
+    items: list  # [(record, sidecar)], one per language
+    encoder_parameters: Optional[dict] = None
+
+
+def load_for(evaluator, card, lang: str, data_dir, limit: Optional[int]):
+    """Examples for one language (mining loads dev and test), cut to ``limit`` for smoke runs."""
+    from ..data import load_examples
+    from ..data.examples import Bitext
+
+    if hasattr(evaluator, "load"):
+        es = evaluator.load(card, lang, data_dir)
+    else:
+        es = load_examples(card, lang, card.eval_split, data_dir=data_dir)
+    if limit:
+        ex = es.examples
+        if isinstance(ex, Bitext):
+            es.examples = Bitext(ex.source[:limit], ex.target[:limit])
+        elif isinstance(ex, list):
+            es.examples = ex[:limit]
+    return es
+
+
+def _loaded_model(ctx):
+    for v in ctx._loaded.values():
+        for o in v if isinstance(v, tuple) else (v,):
+            m = getattr(o, "model", o)
+            if hasattr(m, "parameters") and hasattr(m, "config"):
+                return m
+    return None
+
+
+def execute_job(job: Job) -> JobResult:
+    """Run one job: load the model once, evaluate each language, return records + sidecars."""
+    from ..cards import load_card
+    from ..evaluators import evaluator_for
+    from ..evaluators.base import EvalContext
+    from ..provenance import base_provenance, device_description, now_iso
+    from .models import parameter_counts
+
+    card = load_card(job.task)
+    evaluator = evaluator_for(card)
+    ctx = EvalContext(card=card, model=job.model, dtype=job.dtype, batch_tokens=job.batch_tokens, bootstrap=job.bootstrap,
+                      seed=job.seed, progress=job.progress, label_map=job.label_map, layer=job.layer, pooling=job.pooling,
+                      cache_dir=job.cache_dir, data_dir=job.data_dir, limit=job.limit)
+    items, enc_params = [], None
+    for lang in job.langs:
+        started, t0 = now_iso(), time.perf_counter()
+        es = load_for(evaluator, card, lang, job.data_dir, job.limit)
+        result = evaluator.evaluate(ctx, es)
+        model = _loaded_model(ctx)
+        params = parameter_counts(model) if model is not None else None
+        if model is not None and enc_params is None:
+            enc_params = parameter_counts(getattr(model, "base_model", model))
+        record = {
+            "record_version": 1, "status": "evaluated", "submission": job.submission, "task": job.task,
+            "language": es.lang, "split": es.split,
+            "metrics": {k: round(float(v), 6) for k, v in result.metrics.items()},
+            "primary_metric": card.primary_metric, "primary_score": round(float(result.primary_score), 6),
+            "n_examples": result.n_examples, "ci95": result.ci95,
+            "settings": {**job.settings, **{k: v for k, v in result.extra_settings.items() if not isinstance(v, list)},
+                         "batch_tokens": job.batch_tokens, "limit": job.limit, "bootstrap_resamples": job.bootstrap},
+            "input_key": job.keys[lang],
+            "provenance": {
+                **base_provenance(), "card_version": card.version, "card_hash": card.hash,
+                "data_origin": es.origin, "data_fingerprint": es.fingerprint,
+                "model": {"id": job.model.name, "revision": job.model.revision, "weights_hash": job.weights_hash},
+                **({"parameters": params} if params else {}),
+                **({"lineage": _lineage(job.model)} if _lineage(job.model) else {}),
+                "device": device_description(), "seed": job.seed, "started_at": started,
+                "wall_seconds": round(time.perf_counter() - t0, 3),
+            },
+        }
+        extra_lists = {k: v for k, v in result.extra_settings.items() if isinstance(v, list)}
+        sidecar = {"predictions": result.predictions, "gold": result.gold, "per_example": result.per_example, **extra_lists}
+        items.append((record, sidecar))
+    ctx.release()
+    return JobResult(job.name, items, enc_params)
+
+
+def _lineage(ref: ModelRef) -> Optional[dict]:
+    """The training lineage saved beside a checkpoint by ``xgap train`` (phase ii/iii), if any."""
+    import json
+    from pathlib import Path
+
+    if not ref.is_local:
+        return None
+    f = Path(ref.path) / "lineage.json"
+    try:
+        return json.loads(f.read_text()) if f.is_file() else None
+    except (OSError, ValueError):
+        return None

@@ -1,0 +1,110 @@
+"""Run jobs on a Ray cluster (``pip install "xgap[ray]"``): the same jobs, the same records.
+
+Jobs are submitted as Ray tasks with declared resources (CPUs, GPUs); results come back to the
+driver, which writes every record through the same atomic store as a local run. A job whose
+worker dies, or which raises, is retried up to ``retries`` times; one that keeps failing is
+reported with its error while the rest of the run completes, and a rerun resumes only what is
+missing. Each worker process keeps loaded models only for the duration of its job.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Callable, Optional
+
+from ..errors import XgapError
+
+log = logging.getLogger("xgap")
+
+
+def _remote_execute(job):
+    from xgap.harness.jobs import execute_job
+
+    return execute_job(job)
+
+
+class RayExecutor:
+    def __init__(self, address: Optional[str] = None, num_cpus: float = 1, num_gpus: float = 0, retries: int = 2,
+                 group_size: Optional[int] = None, progress: bool = True, init_kwargs: Optional[dict] = None,
+                 execute: Optional[Callable] = None):
+        """``execute`` replaces the job function (tests use it to inject worker crashes)."""
+        try:
+            import ray  # noqa: F401
+        except ImportError:
+            raise XgapError("the Ray executor needs Ray - fix: pip install 'xgap[ray]'") from None
+        self.address, self.num_cpus, self.num_gpus = address, num_cpus, num_gpus
+        self.retries, self.group_size, self.progress = max(0, int(retries)), group_size, progress
+        self.init_kwargs = init_kwargs or {}
+        self.execute = execute or _remote_execute
+
+    def _init(self):
+        import ray
+
+        if not ray.is_initialized():
+            kw = dict(self.init_kwargs)
+            kw.setdefault("include_dashboard", False)
+            kw.setdefault("log_to_driver", False)
+            # Workers must import this same xgap (a checkout or an installed wheel).
+            kw.setdefault("runtime_env", {"env_vars": {k: v for k, v in os.environ.items()
+                                                       if k.startswith(("XGAP_", "HF_", "TRANSFORMERS_"))}})
+            ray.init(address=self.address, **kw)
+        return ray
+
+    def run(self, jobs, on_result: Callable) -> list:
+        """Submit every job, hand results to ``on_result`` as they finish; return failures."""
+        if not jobs:
+            return []
+        ray = self._init()
+        remote = ray.remote(self.execute)
+        attempts: dict[int, int] = {}
+        pending = {}
+
+        def submit(i):
+            job = jobs[i]
+            job.progress = False  # worker output is not shown on the driver
+            opts = {"num_cpus": self.num_cpus, "num_gpus": self.num_gpus, "max_retries": 0}
+            pending[remote.options(**opts).remote(job)] = i
+            attempts[i] = attempts.get(i, 0) + 1
+
+        for i in range(len(jobs)):
+            submit(i)
+        failures = []
+        bar = None
+        if self.progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(jobs), desc="jobs", unit="job")
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            ref = ready[0]
+            i = pending.pop(ref)
+            try:
+                result = ray.get(ref)
+            except Exception as exc:  # noqa: BLE001 - worker crash (RayActorError/WorkerCrashedError) or job error
+                err = _one_line(exc)
+                if attempts[i] <= self.retries:
+                    log.warning("job %s failed (%s); retry %d of %d", jobs[i].name, err, attempts[i], self.retries)
+                    submit(i)
+                    continue
+                failures.append((jobs[i].name, err))
+                log.error("job %s failed after %d attempts: %s", jobs[i].name, attempts[i], err)
+                if bar:
+                    bar.update(1)
+                continue
+            on_result(result)
+            if bar:
+                bar.update(1)
+                bar.set_postfix(failed=len(failures), running=len(pending))
+        if bar:
+            bar.close()
+        return failures
+
+
+def _one_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    for line in reversed(text.splitlines()):
+        line = line.strip()
+        if line and not line.startswith(("File ", "^", "Traceback")):
+            return line[:300]
+    return type(exc).__name__

@@ -94,7 +94,14 @@ def slug(name: str) -> str:
 # ------------------------------------------------------------------------------ planning
 def _parse_label_maps(items: list[str]) -> dict[str, dict]:
     out: dict[str, dict] = {}
-    for item in items:
+    flat = []
+    for raw in items:  # "LABEL_0=a,LABEL_1=b" and repeated flags are both accepted
+        task_prefix = ""
+        m = re.match(r"^([a-z0-9_]+):(.+)$", raw)
+        if m and "=" in m.group(2) and "=" not in m.group(1):
+            task_prefix, raw = m.group(1) + ":", m.group(2)
+        flat += [task_prefix + part.strip() for part in raw.split(",") if part.strip()]
+    for item in flat:
         task = "*"
         m = re.match(r"^([a-z0-9_]+):(.+)$", item)
         if m and "=" in m.group(2):

@@ -145,11 +145,11 @@ class ResultStore:
 
 
 def read_record(path: Path) -> dict:
+    """Read and validate one record (a fast structural check first, full jsonschema on doubt)."""
+    from .leaderboard.records import parse_record
+
     try:
-        rec = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise XgapError(f"{path}: corrupt result record ({exc}) - delete it and rerun to recompute") from None
-    found = problems(rec, "result-record", str(path))
-    if found:
-        raise XgapError(found[0] + (f" (+{len(found) - 1} more)" if len(found) > 1 else ""))
-    return rec
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise XgapError(f"{path}: unreadable result record ({exc.strerror}) - delete it and rerun to recompute") from None
+    return parse_record(path, data)

@@ -1,0 +1,410 @@
+"""Render a :class:`~xgap.leaderboard.model.Leaderboard` to a static site (Jinja, autoescape on).
+
+Layout of the output folder (all links relative, so it works from ``file://`` with no network):
+
+- ``index.html`` overview ranked by XTREME score; ``by-size.html`` and ``by-gap.html`` the same
+  table pre-sorted (a click on a column header re-sorts in place with a small inline script; the
+  pre-sorted pages serve readers without JavaScript);
+- ``tasks/<task>.html`` per-language scores with 95% intervals, English score, gap (QA: EM and F1);
+- ``submissions/<id>.html`` manifest and the provenance of every record;
+- ``scaling.html`` (+ ``scaling-gap.svg``, ``scaling-score.svg``) the scaling view;
+- ``leaderboard.json`` and ``leaderboard.csv``: the overview table, machine-readable.
+
+Why view-models here and thin templates: formatting once in Python keeps the templates readable
+and the build fast. Escaping: user-controlled text (manifests, record fields) reaches HTML through
+Jinja's autoescape, except in the two tables too large for per-cell template work -- the task
+pages' per-language cells (numbers we formatted: nothing to escape) and the submission pages'
+provenance rows (every value through :func:`html.escape`, the same five characters autoescape
+replaces). ``|safe`` is used only for those pre-built fragments and the plots' SVG, which
+matplotlib generated and escaped itself. The CSV neutralises cells that a spreadsheet would read
+as a formula.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+from pathlib import Path
+from typing import Optional
+
+from .. import __version__
+from ..errors import XgapError
+
+DASH = "\u2014"
+SITE_MARKER = ".xgap-site"
+
+
+# ----------------------------------------------------------------------------- formatting
+def fmt(x, nd: int = 1) -> str:
+    """A number with ``nd`` decimals, or an em dash for unknown (never 0)."""
+    return DASH if x is None else f"{x:.{nd}f}"
+
+
+def fmt_params(n: Optional[int]) -> str:
+    if not n:
+        return DASH
+    for div, unit in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if n >= div:
+            v = n / div
+            return f"{v:.3g}{unit}" if v < 100 else f"{v:.0f}{unit}"
+    return str(n)
+
+
+def slug(submission_id: str) -> str:
+    """A file name for a submission page; ids outside ``[a-z0-9_.-]`` get a hash suffix (no collisions)."""
+    if re.fullmatch(r"[a-z0-9][a-z0-9_.-]*", submission_id) and len(submission_id) <= 100:
+        return submission_id
+    base = re.sub(r"[^a-z0-9_.-]+", "-", submission_id.lower()).strip("-.")[:60] or "submission"
+    return f"{base}-{hashlib.sha256(submission_id.encode()).hexdigest()[:8]}"
+
+
+# ----------------------------------------------------------------------------- view models
+def _task_cell(tr, info) -> dict:
+    if tr is None:
+        return {"text": DASH, "v": "", "mark": "", "title": "no results"}
+    mark = ""
+    title = f"{tr.coverage} languages" if tr.langs else "published task average"
+    if not tr.complete:
+        mark = tr.coverage
+    elif tr.status == "reported" and not tr.comparable:
+        mark = tr.metric.replace("_", " ").upper() if len(tr.metric) <= 3 else tr.metric
+        title = f"published {tr.metric}, not the card's {info.primary_metric}: not counted in the XTREME score"
+    return {"text": fmt(tr.score), "v": "" if tr.score is None else f"{tr.score:.4f}", "mark": mark, "title": title}
+
+
+def overview_rows(board) -> list:
+    rows = []
+    for e in board.entries:
+        rows.append({
+            "rank": e.rank, "id": e.id, "href": f"submissions/{slug(e.id)}.html", "name": e.name, "status": e.status,
+            "params": fmt_params(e.parameters), "params_v": e.parameters or "",
+            "params_title": (f"{e.parameters:,} parameters ({e.parameters_source})" if e.parameters else "unknown size"),
+            "params_reported": e.parameters_source == "reported",
+            "intermediate": e.intermediate_label,
+            "cells": [_task_cell(e.tasks.get(t.name), t) for t in board.tasks],
+            "xtreme": fmt(e.xtreme) if e.xtreme is not None else "incomplete", "xtreme_v": "" if e.xtreme is None else f"{e.xtreme:.4f}",
+            "gap": fmt(e.mean_gap) if e.mean_gap is not None else ("unknown" if e.status == "reported" else DASH),
+            "gap_v": "" if e.mean_gap is None else f"{e.mean_gap:.4f}", "gap_n": len(e.gap_tasks),
+            "n_complete": e.n_complete,
+        })
+    return rows
+
+
+def table_records(board) -> list:
+    """The overview as plain data (``leaderboard.json``); unknown values are null, never 0."""
+    out = []
+    for e in board.entries:
+        tasks = {}
+        for t in board.tasks:
+            tr = e.tasks.get(t.name)
+            if tr is None:
+                continue
+            tasks[t.name] = {"score": tr.score, "metric": tr.metric, "status": tr.status, "complete": tr.complete,
+                             "coverage": tr.coverage, "counts_toward_xtreme": tr.counts, "english": tr.en_score,
+                             "gap": tr.gap, **({"gap_f1": tr.gap_f1} if t.is_qa else {})}
+        out.append({"rank": e.rank, "id": e.id, "name": e.name, "status": e.status, "parameters": e.parameters,
+                    "parameters_non_embedding": e.non_embedding, "parameters_source": e.parameters_source,
+                    "intermediate": e.intermediate or ["none"], "xtreme": e.xtreme, "categories": e.categories,
+                    "mean_gap": e.mean_gap, "gap_tasks": e.gap_tasks, "complete_tasks": e.n_complete, "tasks": tasks})
+    return out
+
+
+def _csv(board) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    names = [t.name for t in board.tasks]
+    w.writerow(["rank", "id", "name", "status", "parameters", "parameters_source", "intermediate", *names,
+                *[f"{n}_coverage" for n in names], "xtreme", "mean_gap", "gap_tasks"])
+
+    def num(x):
+        return "" if x is None else f"{x:.4f}"
+
+    def text(s: str) -> str:  # "=cmd|..." in a name must stay text in a spreadsheet
+        return "'" + s if s[:1] in ("=", "+", "-", "@", "\t", "\r") else s
+
+    for e in board.entries:
+        trs = [e.tasks.get(n) for n in names]
+        w.writerow([e.rank, text(e.id), text(e.name), e.status, e.parameters or "", e.parameters_source or "", text(e.intermediate_label),
+                    *[num(t.score) if t else "" for t in trs], *[t.coverage if t else "" for t in trs],
+                    num(e.xtreme), num(e.mean_gap), len(e.gap_tasks)])
+    return buf.getvalue()
+
+
+def _lang_cells(tr, langs, is_qa) -> str:
+    """The per-language cells of one task-page row, pre-built (numbers only, so nothing to escape).
+
+    Built in Python rather than in the template because a 1,000-submission task page has ~40,000
+    of them; every value here is a number we formatted ourselves.
+    """
+    out = []
+    missing = '<td class="na">—</td>'
+    for l in langs:
+        s = tr.langs.get(l)
+        if s is None:
+            out.append(missing)
+            continue
+        title = ""
+        if is_qa and "exact_match" in s.metrics and "f1" in s.metrics:
+            title = f' title="EM {s.metrics["exact_match"]:.2f} / F1 {s.metrics["f1"]:.2f}"'
+        ci = f'<span class="ci">[{s.ci[0]:.1f}, {s.ci[1]:.1f}]</span>' if s.ci else ""
+        out.append(f"<td{title}>{s.score:.1f}{ci}</td>")
+    return "".join(out)
+
+
+def task_view(board, info) -> dict:
+    from markupsafe import Markup
+
+    rows = []
+    extra_langs = []
+    for e in board.entries:
+        tr = e.tasks.get(info.name)
+        if tr is None:
+            continue
+        for l, s in tr.langs.items():
+            if s.extra and l not in extra_langs:
+                extra_langs.append(l)
+        rows.append({"e": e, "tr": tr, "href": f"../submissions/{slug(e.id)}.html"})
+    langs = list(info.languages) + sorted(extra_langs)
+    for r in rows:
+        tr = r["tr"]
+        r["cells"] = Markup(_lang_cells(tr, langs, info.is_qa))
+        r["score"] = fmt(tr.score, 2)
+        r["cell"] = _task_cell(tr, info)
+        unknown = "unknown" if tr.status == "reported" and not tr.langs else DASH
+        r["gap"] = fmt(tr.gap, 2) if tr.gap is not None else unknown
+        r["gap_f1"] = fmt(tr.gap_f1, 2) if tr.gap_f1 is not None else unknown
+        r["en"] = (f"{fmt(tr.en_em)} / {fmt(tr.en_f1)}" if info.is_qa and tr.en_em is not None else fmt(tr.en_score))
+    return {"info": info, "langs": langs, "extra": set(extra_langs), "rows": rows}
+
+
+def _flat(prov: dict) -> dict:
+    """Provenance with one level of nesting flattened (``model.id``, ``libraries.torch``)."""
+    out = {}
+    for k, v in prov.items():
+        if type(v) is dict and v:
+            for k2, v2 in v.items():
+                out[f"{k}.{k2}"] = v2
+        else:
+            out[k] = v
+    return out
+
+
+def _text(v) -> str:
+    if v is None:
+        return "null"
+    return v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, sort_keys=True)
+
+
+_MISSING = object()
+
+
+def _record_rows(e, flats: list, varying: list, task_settings: dict) -> str:
+    """The provenance table body of a submission page, pre-built with every value escaped.
+
+    Built in Python for speed (a 1,000-submission store has 162,000 of these rows); each value
+    from a record goes through :func:`html.escape` (``& < > " '``, the characters autoescape
+    replaces), so the result is as safe as the template's own output.
+    """
+    from html import escape
+
+    width = 5 + len(varying)
+    out = []
+    for (path, rec), flat in zip(e.records, flats):
+        n = rec.get("n_examples")
+        pred = (rec.get("predictions") or {}).get("sha256", DASH)
+        cells = [f'<td class="l mono">{escape(rec["task"])}/{escape(rec["language"])}.json</td>',
+                 f'<td>{rec["primary_score"]:.2f}</td><td class="l">{escape(rec["primary_metric"])}</td>',
+                 f'<td>{DASH if n is None else n}</td>',
+                 f'<td class="h">{escape(rec.get("input_key", DASH))}</td><td class="h">{escape(pred)}</td>']
+        for k in varying:
+            v = flat.get(k, _MISSING)
+            cells.append(f'<td class="h">{DASH if v is _MISSING else escape(_text(v))}</td>')
+        out.append(f"<tr>{''.join(cells)}</tr>")
+        if rec["task"] not in task_settings:
+            out.append(f'<tr class="sub"><td></td><td class="l mono" colspan="{width}">settings: '
+                       f'{escape(_text(rec.get("settings", {})))}</td></tr>')
+        if rec.get("citation"):
+            out.append(f'<tr class="sub"><td></td><td class="l" colspan="{width}">citation: {escape(rec["citation"])}</td></tr>')
+    return "".join(out)
+
+
+def submission_view(e, board) -> dict:
+    """Manifest, task summary and provenance; provenance fields equal on every record are shown once."""
+    from markupsafe import Markup
+
+    flats = [_flat(rec.get("provenance", {})) for _, rec in e.records]
+    keys: dict = {}
+    for f in flats:
+        for k in f:
+            keys.setdefault(k, None)
+    shared, varying = [], []
+    for k in keys:
+        col = [f.get(k, _MISSING) for f in flats]
+        if col[0] is not _MISSING and col.count(col[0]) == len(col):
+            shared.append((k, _text(col[0])))
+        else:
+            varying.append(k)
+    by_task: dict = {}
+    for _, rec in e.records:
+        by_task.setdefault(rec["task"], []).append(rec.get("settings", {}))
+    task_settings = {t: _text(v[0]) for t, v in by_task.items() if v.count(v[0]) == len(v)}
+    summary = []
+    for info in board.tasks:
+        tr = e.tasks.get(info.name)
+        if tr is not None:
+            summary.append({"info": info, "tr": tr, "cell": _task_cell(tr, info), "href": f"../tasks/{info.name}.html",
+                            "gap": fmt(tr.gap, 2) if tr.gap is not None else ("unknown" if tr.status == "reported" and not tr.langs else DASH),
+                            "gap_f1": fmt(tr.gap_f1, 2) if tr.gap_f1 is not None else ""})
+    return {"e": e, "shared": shared, "varying": varying, "rows": Markup(_record_rows(e, flats, varying, task_settings)),
+            "task_settings": task_settings, "summary": summary,
+            "manifest_items": [(k, _text(v)) for k, v in e.manifest.items()],
+            "updated_at": (e.manifest_file or {}).get("updated_at"),
+            "params_title": f"{e.parameters:,}" if e.parameters else DASH}
+
+
+# ----------------------------------------------------------------------------- writing
+def _env():
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+    from ..resources import templates_dir
+
+    env = Environment(loader=FileSystemLoader(str(templates_dir())), autoescape=True, undefined=StrictUndefined,
+                      trim_blocks=True, lstrip_blocks=True)
+    env.filters["fmt"] = fmt
+    env.globals["version"] = __version__
+    return env
+
+
+def _prepare_output(out: Path) -> None:
+    """Refuse to write into a non-empty folder that is not an xgap site (ours are overwritten in place)."""
+    if out.exists():
+        if not out.is_dir():
+            raise XgapError(f"{out}: exists and is not a folder - fix: choose another --output")
+        if any(out.iterdir()) and not (out / SITE_MARKER).exists():
+            raise XgapError(f"{out}: folder is not empty and was not built by xgap - fix: choose an empty or new --output")
+    (out / "tasks").mkdir(parents=True, exist_ok=True)
+    (out / "submissions").mkdir(parents=True, exist_ok=True)
+    (out / SITE_MARKER).write_text("built by xgap leaderboard build\n")
+
+
+CACHE_NAME = ".xgap-cache.json"
+CACHE_FORMAT = 3
+
+
+def _site_key(tasks) -> str:
+    """Everything besides a submission's own files that its page depends on."""
+    from ..resources import templates_dir
+
+    h = hashlib.sha256(f"{CACHE_FORMAT}|{__version__}|{[(t.name, t.languages, t.version, t.primary_metric, t.has_gap) for t in tasks]}".encode())
+    for f in sorted(templates_dir().glob("*.html")):  # includes _overview_row.html and _sort.html
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def _load_cache(path: Path, key: str) -> dict:
+    from .records import loads
+
+    try:
+        doc = loads(path.read_bytes())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(doc, dict) or doc.get("key") != key or not isinstance(doc.get("submissions"), dict):
+        return {}
+    return doc["submissions"]
+
+
+def build_site(results: str | Path, output: str | Path, on_problem=None, plots: bool = True, cache: bool = True) -> dict:
+    """Read the store at ``results`` and write the site to ``output``; returns counts and paths.
+
+    ``on_problem(message)`` lets invalid records be skipped (each reported); without it the first
+    invalid record is an error naming its path.
+
+    Incremental rebuilds (``cache=True``): ``<output>/.xgap-cache.json`` keeps, per submission, a
+    fingerprint of its files (name, size, mtime, ctime, inode: see
+    :func:`xgap.leaderboard.records.folder_fingerprint`) and the slim, already-checked records. A
+    submission whose files are unchanged is not re-read, and its page (which depends only on its
+    own records, the task cards and the templates -- all in the key) is not re-rendered. Overview,
+    task pages, plots, JSON and CSV are always rebuilt.
+    """
+    from .model import build_leaderboard, target_tasks
+    from .records import cache_entry, dumps, read_store, read_submission
+    from ..store import atomic_write_bytes
+
+    out = Path(output)
+    tasks = target_tasks()
+    key = _site_key(tasks)
+    old = _load_cache(out / CACHE_NAME, key) if cache and (out / SITE_MARKER).exists() else ({} if cache else None)
+    subs = read_store(results, on_problem, old)
+    for i, sub in enumerate(subs):  # a cached submission whose page is gone must be read in full to render it
+        if sub.from_cache and not (out / "submissions" / f"{slug(sub.id)}.html").is_file():
+            subs[i] = read_submission(sub.folder, on_problem, cached={})
+    board = build_leaderboard(subs, tasks)
+    info = write_site(board, out, plots=plots, reuse={s.id for s in subs if s.from_cache})
+    unchanged = old is not None and all(s.from_cache for s in subs) and {s.id for s in subs} == set(old)
+    if cache and not unchanged:
+        entries = {s.id: e for s in subs if (e := cache_entry(s)) is not None}
+        atomic_write_bytes(out / CACHE_NAME, dumps({"key": key, "submissions": entries}))
+    info["reused_pages"] = sum(s.from_cache for s in subs)
+    return info
+
+
+def write_site(board, output: str | Path, plots: bool = True, reuse=frozenset()) -> dict:
+    """Write every page of ``board``; submission pages of ids in ``reuse`` are kept as they are."""
+    out = Path(output)
+    _prepare_output(out)
+    env = _env()
+    from markupsafe import Markup
+
+    rows = overview_rows(board)
+    row_t = env.get_template("_overview_row.html")
+    for r in rows:  # rendered once, reused by the three orderings
+        r["html"] = Markup(row_t.render(r=r))
+    by_id = {r["id"]: r for r in rows}
+    nav = {"tasks": [t.name for t in board.tasks]}
+    overview = env.get_template("overview.html")
+    variants = [("index.html", "rank", "ranked by XTREME score", rows),
+                ("by-size.html", "size", "sorted by size (smallest first)", [by_id[e.id] for e in board.by_size()]),
+                ("by-gap.html", "gap", "sorted by mean gap (smallest first)", [by_id[e.id] for e in board.by_gap()])]
+    sorts = [(f, k, label) for f, k, label, _ in variants]
+    for fname, key, label, ordered in variants:
+        (out / fname).write_text(overview.render(root="", nav=nav, tasks=board.tasks, rows=ordered, sort=key, sort_label=label, sorts=sorts,
+                                                 n_reported=sum(e.status == "reported" for e in board.entries),
+                                                 title="Overview"), encoding="utf-8")
+    task_t = env.get_template("task.html")
+    for info in board.tasks:
+        (out / "tasks" / f"{info.name}.html").write_text(task_t.render(root="../", nav=nav, v=task_view(board, info), title=info.name), encoding="utf-8")
+    sub_t = env.get_template("submission.html")
+    written = {"tasks": {f"{t.name}.html" for t in board.tasks}, "submissions": set()}
+    for e in board.entries:
+        name = f"{slug(e.id)}.html"
+        written["submissions"].add(name)
+        if e.id in reuse:
+            continue
+        (out / "submissions" / name).write_text(sub_t.render(root="../", nav=nav, v=submission_view(e, board), title=e.name), encoding="utf-8")
+    for folder, keep in written.items():  # pages of submissions or tasks that are gone
+        for old in (out / folder).iterdir():
+            if old.suffix == ".html" and old.name not in keep:
+                old.unlink()
+    figs = None
+    if plots:
+        from .plots import scaling_figures
+
+        figs = scaling_figures(board)
+        (out / "scaling-gap.svg").write_text(figs["gap"][0], encoding="utf-8")
+        (out / "scaling-score.svg").write_text(figs["score"][0], encoding="utf-8")
+    (out / "scaling.html").write_text(env.get_template("scaling.html").render(root="", nav=nav, figs=figs, board=board, title="Scaling view"),
+                                      encoding="utf-8")
+    table = {"xgap_version": __version__, "tasks": [t.name for t in board.tasks], "rows": table_records(board)}
+    try:
+        import orjson
+
+        (out / "leaderboard.json").write_bytes(orjson.dumps(table, option=orjson.OPT_INDENT_2))
+    except ImportError:  # pragma: no cover
+        (out / "leaderboard.json").write_text(json.dumps(table, indent=2, ensure_ascii=False), encoding="utf-8")
+    (out / "leaderboard.csv").write_text(_csv(board), encoding="utf-8")
+    return {"output": str(out), "submissions": len(board.entries), "tasks": len(board.tasks),
+            "index": str(out / "index.html"), "scaling": str(out / "scaling.html")}

@@ -1,0 +1,109 @@
+"""``xgap submit check FILE``: validate a submission manifest and verify its claimed size.
+
+Why a separate check: a submitter should learn before a long run that the manifest is invalid, a
+task name is wrong, or the claimed parameter count is off. SPEC §1: size is counted from the loaded
+weights and never trusted, so for a model that is available here (a local folder, a package that
+ships the checkpoint, or a hub checkpoint already in the local cache) the weights are loaded with
+``transformers.AutoModel`` and counted now (:func:`xgap.harness.models.parameter_counts`); a
+claim more than 1% off is an error (exit 1), exactly the rule ``xgap run`` applies. A hub model
+that is not available offline is counted when ``xgap run`` loads it; the check says so.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+TOLERANCE = 0.01
+
+
+def _mismatch_error(msg: str):
+    from .errors import XgapError
+
+    class ParameterMismatch(XgapError):
+        exit_code = 1
+
+    return ParameterMismatch(msg)
+
+
+def _available_ref(model: dict):
+    """A loadable :class:`ModelRef` for the manifest's model, or (None, why) when it is not here."""
+    from .harness.models import ModelRef, checkpoint_dir
+
+    trust = bool(model.get("trust_remote_code", False))
+    if model.get("path"):
+        ref = ModelRef(model["path"], None, trust)
+        return (ref, None) if ref.is_local else (None, f"local folder {model['path']} does not exist here")
+    if model.get("package"):
+        from .harness.runner import package_model_dir
+
+        return ModelRef(package_model_dir(model["package"]), None, trust), None
+    ref = ModelRef(model["hub"], model.get("revision"), trust)
+    if checkpoint_dir(ref) is None:
+        return None, f"hub checkpoint '{model['hub']}' is not in the local cache (offline)"
+    return ref, None
+
+
+def check_submission(path, count: bool = True) -> list:
+    """Validate ``path`` and (if possible) count its parameters; return the report lines."""
+    from .cards import card_files, load_card
+    from .errors import XgapError
+    from .validation import check
+    from .yamlio import read_yaml
+
+    doc = read_yaml(path)
+    check(doc, "submission", str(path))
+    if Path(path).stem != doc["id"]:
+        raise XgapError(f"{path}: id: '{doc['id']}' differs from the file name '{Path(path).stem}' - fix: rename the file or the id")
+    known = card_files()
+    for task in doc.get("tasks") or {}:
+        if task not in known:
+            raise XgapError(f"{path}: tasks.{task}: unknown task - fix: use one of {', '.join(sorted(known))}")
+        if load_card(task).kind != "target":
+            raise XgapError(f"{path}: tasks.{task}: is an intermediate task - fix: list target tasks only")
+    kind = "reported (published figures only; import with xgap import-reported)" if doc.get("reported") else "to evaluate"
+    lines = [f"{path}: valid submission '{doc['id']}' ({doc['name']}), {kind}"]
+    inter = doc["intermediate"]
+    lines.append(f"intermediate: {inter if isinstance(inter, str) else ' + '.join(inter)}; tasks: "
+                 f"{', '.join(doc.get('tasks') or {}) or ('as published' if doc.get('reported') else 'none listed')}")
+    claimed = doc.get("claimed_parameters")
+    where = next(f"{k} {doc['model'][k]}" for k in ("path", "package", "hub") if doc["model"].get(k))
+    ref, why = _available_ref(doc["model"]) if count else (None, "counting skipped (--no-count)")
+    if ref is None:
+        run = "shown as the published size (reported, not verified)" if doc.get("reported") else \
+            "counted from the weights when `xgap run` loads the model; a claim more than 1% off stops the run"
+        claim = f"claimed {claimed:,}" if claimed else "no claimed_parameters"
+        lines.append(f"parameters: {claim}; {why}: {run}")
+        return lines
+    from .harness.models import load_model, parameter_counts
+
+    counts = parameter_counts(load_model(ref, "AutoModel"))
+    total = counts["total"]
+    if claimed:
+        off = abs(total - claimed) / claimed
+        if off > TOLERANCE:
+            raise _mismatch_error(f"{path}: claimed_parameters {claimed:,} differs from the {total:,} counted from the weights "
+                                  f"({where}) by {off:.1%} (> 1%) - fix: set claimed_parameters: {total}")
+        verdict = f"claimed {claimed:,}: ok, {off:.2%} off (tolerance 1%)"
+    else:
+        verdict = f"no claim to check - add claimed_parameters: {total}"
+    lines.append(f"parameters: {total:,} counted from the weights ({where}; {counts['non_embedding']:,} without embeddings); {verdict}")
+    return lines
+
+
+def cmd_submit_check(args) -> int:
+    for f in args.files:
+        for line in check_submission(f, count=not args.no_count):
+            print(line)
+    return 0
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("submit", help="check a submission manifest before running it")
+    p.set_defaults(func=lambda args: p.print_help() or 2)
+    ssub = p.add_subparsers(dest="submit_command", metavar="ACTION")
+    c = ssub.add_parser("check", help="validate manifest(s) and verify claimed_parameters against the weights",
+                        description="Validate submission manifest(s); count parameters from the weights where the model is "
+                                    "available offline (>1%% off the claim: exit 1).")
+    c.add_argument("files", nargs="+", metavar="FILE", help="submissions/<id>.yaml")
+    c.add_argument("--no-count", action="store_true", help="validate only; do not load the model to count parameters")
+    c.set_defaults(func=cmd_submit_check)

@@ -30,6 +30,7 @@ class TaskPlan:
     model: ModelRef
     langs: Optional[list[str]] = None
     label_map: Optional[dict] = None
+    finetune: Optional[str] = None  # "card-recipe": phase (iii) from ``model`` (an encoder) before evaluating
 
 
 @dataclass
@@ -122,6 +123,7 @@ def plan_from_args(args, submission: Optional[str] = None) -> RunPlan:
     default_ref: Optional[ModelRef] = None
     label_maps = _parse_label_maps(args.label_map)
     retrieval = {}
+    finetune: dict[str, str] = {}
     if submission:
         from ..validation import check
         from ..yamlio import read_yaml
@@ -136,7 +138,7 @@ def plan_from_args(args, submission: Optional[str] = None) -> RunPlan:
                 cp = spec["checkpoint"]
                 per_task_models[task] = ModelRef(cp, spec.get("revision"), default_ref.trust_remote_code)
             if spec.get("finetune"):
-                raise XgapError(f"{submission}: tasks.{task}.finetune: phase-(iii) fine-tuning inside `xgap run` is not available yet - fix: train with `xgap train target` and give tasks.{task}.checkpoint")
+                finetune[task] = spec["finetune"]
             if spec.get("label_map"):
                 label_maps.setdefault(task, {}).update(spec["label_map"])
         retrieval = manifest.get("retrieval") or {}
@@ -179,7 +181,7 @@ def plan_from_args(args, submission: Optional[str] = None) -> RunPlan:
                 raise XgapError(f"task '{t}' has none of the languages {','.join(langs)} - fix: use some of {', '.join(card.languages)}")
         lm = dict(label_maps.get("*", {}))
         lm.update(label_maps.get(t, {}))
-        plans.append(TaskPlan(t, ref, task_langs, lm or None))
+        plans.append(TaskPlan(t, ref, task_langs, lm or None, finetune.get(t)))
     if args.submission_id:
         sub = args.submission_id
     elif manifest:
@@ -265,6 +267,8 @@ def run_plans(plans: list[RunPlan], output: str | Path, executor=None) -> dict[s
     if len({p.submission for p in plans}) != len(plans):
         raise XgapError("two submissions share one id - fix: give each manifest its own id")
     with store.lock():
+        for plan in plans:
+            _phase3(plan, store)
         jobs, outcomes, by_key, params = [], {}, {}, {}
         for plan in plans:
             j, o = plan_jobs(plan, store, getattr(executor, "group_size", None))
@@ -292,6 +296,29 @@ def run_plans(plans: list[RunPlan], output: str | Path, executor=None) -> dict[s
         lines = "; ".join(f"{name}: {err}" for name, err in failures)
         raise XgapError(f"{len(failures)} job(s) failed after retries ({lines}); finished records are kept - rerun to retry the rest")
     return outcomes
+
+
+def _phase3(plan: RunPlan, store: ResultStore) -> None:
+    """Fine-tune "card-recipe" tasks (phase iii) before evaluation; cached, so a rerun trains nothing.
+
+    The checkpoint goes to ``<cache>/phase3/<task>-<key>`` (``--cache-dir``, else ``$XGAP_CACHE_DIR``
+    or ``~/.cache/xgap``; never inside the result store) where the key hashes the encoder's
+    weights, the card and the recipe; the evaluated model then is that checkpoint, and its
+    ``lineage.json`` (encoder, intermediate chain, recipe, data fingerprints, dev scores) is copied
+    into every record's provenance.
+    """
+    for tp in plan.tasks:
+        if tp.finetune != "card-recipe":
+            continue
+        from ..training.api import finetuned_checkpoint
+
+        log.info("%s/%s: phase (iii) fine-tuning with the card's recipe (cached)", plan.submission, tp.task)
+        cache = Path(plan.cache_dir or os.environ.get("XGAP_CACHE_DIR") or Path.home() / ".cache" / "xgap")
+        res = finetuned_checkpoint(tp.model.path, tp.task, cache / "phase3", data_dir=plan.data_dir, seed=plan.seed,
+                                   dtype=plan.dtype, revision=tp.model.revision, trust_remote_code=tp.model.trust_remote_code,
+                                   progress=plan.progress)
+        tp.model = ModelRef(str(res.output), None, tp.model.trust_remote_code)
+        tp.finetune = None
 
 
 def _write_submission_manifest(store: ResultStore, plan: RunPlan, params: Optional[dict]) -> None:

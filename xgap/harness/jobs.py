@@ -69,6 +69,24 @@ def load_for(evaluator, card, lang: str, data_dir, limit: Optional[int]):
     return es
 
 
+def _parameters(ctx) -> tuple[Optional[dict], Optional[dict]]:
+    """(evaluated model's counts, encoder-only counts) from what the evaluator loaded.
+
+    A sentence encoder reports the counts it measured before truncating unused layers, so the
+    recorded size is the checkpoint's, not the truncated copy's.
+    """
+    from .models import parameter_counts
+
+    for v in ctx._loaded.values():
+        for o in v if isinstance(v, tuple) else (v,):
+            if isinstance(getattr(o, "parameter_counts", None), dict):
+                return o.parameter_counts, o.parameter_counts
+    model = _loaded_model(ctx)
+    if model is None:
+        return None, None
+    return parameter_counts(model), parameter_counts(getattr(model, "base_model", model))
+
+
 def _loaded_model(ctx):
     for v in ctx._loaded.values():
         for o in v if isinstance(v, tuple) else (v,):
@@ -84,7 +102,6 @@ def execute_job(job: Job) -> JobResult:
     from ..evaluators import evaluator_for
     from ..evaluators.base import EvalContext
     from ..provenance import base_provenance, device_description, now_iso
-    from .models import parameter_counts
 
     card = load_card(job.task)
     evaluator = evaluator_for(card)
@@ -96,10 +113,8 @@ def execute_job(job: Job) -> JobResult:
         started, t0 = now_iso(), time.perf_counter()
         es = load_for(evaluator, card, lang, job.data_dir, job.limit)
         result = evaluator.evaluate(ctx, es)
-        model = _loaded_model(ctx)
-        params = parameter_counts(model) if model is not None else None
-        if model is not None and enc_params is None:
-            enc_params = parameter_counts(getattr(model, "base_model", model))
+        params, encoder_params = _parameters(ctx)
+        enc_params = enc_params or encoder_params
         record = {
             "record_version": 1, "status": "evaluated", "submission": job.submission, "task": job.task,
             "language": es.lang, "split": es.split,

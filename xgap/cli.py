@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import sys
+from pathlib import Path
 
 from . import __version__
 
@@ -84,6 +85,27 @@ def cmd_data_check(args) -> int:
         origin = es.origin if len(es.origin) < 70 else "..." + es.origin[-67:]
         rows.append((card.name, es.lang, es.split, str(len(es)), detail, origin))
     _print_table(rows)
+    return 0
+
+
+def cmd_data_pseudo_bucc(args) -> int:
+    from .cards import load_card
+    from .data.loader import default_data_dir
+    from .data.pseudo_bucc import build_pseudo_bucc, write_bucc_layout
+    from .errors import XgapError
+
+    root = default_data_dir(args.data_dir)
+    if root is None or not (root / "tatoeba").is_dir():
+        raise XgapError("pseudo-BUCC needs the Tatoeba files - fix: pass --data-dir DIR holding tatoeba/")
+    card = load_card("tatoeba")
+    n = 0
+    for lang in args.lang:
+        code, iso3 = card.resolve_language(lang)
+        splits = build_pseudo_bucc(root / "tatoeba", iso3, n_distractors=args.distractors, seed=args.seed, src_code=code)
+        write_bucc_layout(splits, Path(args.out) / "bucc2018", pair=f"{code}-en")
+        n += 1
+        print(f"{code}: " + ", ".join(f"{s} {len(c.source)} src / {len(c.target)} en / {len(c.gold)} gold" for s, c in splits.items()))
+    print(f"wrote BUCC-layout files for {n} language(s) under {Path(args.out) / 'bucc2018'} (use --data-dir {args.out})")
     return 0
 
 
@@ -186,6 +208,13 @@ def build_parser() -> argparse.ArgumentParser:
     p_check.add_argument("--split", help="train, dev or test (default: the card's evaluation split)")
     p_check.add_argument("--data-dir", help="local data folder (default: $XGAP_DATA_DIR, then the hub)")
     p_check.set_defaults(func=cmd_data_check)
+    p_pb = dsub.add_parser("pseudo-bucc", help="build a BUCC-style mining set from Tatoeba pairs hidden among distractors")
+    p_pb.add_argument("--lang", action="append", required=True, help="language code (repeatable), e.g. de")
+    p_pb.add_argument("--out", required=True, help="folder to write bucc2018/<lang>-en.{dev,test}.* into")
+    p_pb.add_argument("--distractors", type=int, default=2000, help="distractor sentences per side and split")
+    p_pb.add_argument("--seed", type=int, default=0)
+    p_pb.add_argument("--data-dir", help="folder holding tatoeba/ (default: $XGAP_DATA_DIR)")
+    p_pb.set_defaults(func=cmd_data_pseudo_bucc)
 
     p_run = sub.add_parser("run", help="evaluate a model zero-shot on target tasks into result records")
     add_run_arguments(p_run)

@@ -86,7 +86,7 @@ def _read_local(card, lang: str, files: list[Path]):
         prefix = Path(str(files[0])[: -len(f".{lang}")])
         return readers.read_bucc(prefix, lang, "en")
     if layout == "glue-tsv":
-        inputs = card.data.get("inputs", {})
+        inputs = card.sources["local"].get("fields") or card.data.get("inputs", {})
         return [ex for f in files for ex in readers.read_glue_tsv(f, inputs.get("text_a", "sentence1"), inputs.get("text_b"), inputs.get("label", "label"))]
     raise XgapError(f"task '{card.name}': no reader for local layout '{layout}'")
 

@@ -1,0 +1,110 @@
+"""``xgap train intermediate`` and ``xgap train target`` (thin wrappers over :mod:`xgap.training.api`).
+
+Imports only the standard library at module level: ``xgap --help`` must not import torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", required=True, help="the encoder: a local checkpoint folder or a hub id")
+    p.add_argument("--output", required=True, help="folder to write the trained checkpoint, lineage.json and train_log.jsonl into")
+    p.add_argument("--data-dir", help="local data in the original layouts (default: $XGAP_DATA_DIR, then the hub)")
+    p.add_argument("--revision", help="hub revision (commit) of --model")
+    p.add_argument("--trust-remote-code", action="store_true", help="allow the checkpoint's own Python code (off by default)")
+    p.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32", help="float32 (default) or bf16 autocast with float32 master weights")
+    p.add_argument("--seed", type=int, help="random seed (default: the card recipe's, 0)")
+    p.add_argument("--max-steps", type=int, help="stop after N optimizer steps (the LR schedule is laid out over N; smoke runs)")
+    p.add_argument("--limit", type=int, help="use only the first N training (and dev) examples per task (smoke runs)")
+    p.add_argument("--dev-limit", type=int, help="use only the first N dev examples per task (default: --limit)")
+    p.add_argument("--lr", type=float, dest="learning_rate", help="override the card's learning rate")
+    p.add_argument("--epochs", type=float, help="override the card's epochs")
+    p.add_argument("--batch-size", type=int, help="override the card's (effective) batch size")
+    p.add_argument("--micro-batch-size", type=int, help="examples per forward pass; the batch is reached by gradient accumulation")
+    p.add_argument("--warmup-ratio", type=float, help="override the card's warm-up share of the steps")
+    p.add_argument("--eval-every", type=int, help="evaluate on English dev every N steps (default: the card's eval_every_steps)")
+    p.add_argument("--save-every", type=int, help="save resumable state every N steps (default: at every evaluation)")
+    p.add_argument("--patience", type=int, help="stop after N evaluations without improvement (default: the card's)")
+    p.add_argument("--max-length", type=int, help="override the card's max sequence length")
+    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default: cuda when available)")
+    p.add_argument("--overwrite", action="store_true", help="discard an earlier training run in --output (finished or interrupted) and train anew")
+    p.add_argument("--keep-checkpoints", action="store_true", help="keep checkpoint-last/ and checkpoint-best/ after training")
+
+
+def _kwargs(args) -> dict:
+    keys = ("data_dir", "revision", "trust_remote_code", "dtype", "seed", "max_steps", "limit", "dev_limit", "learning_rate", "epochs",
+            "batch_size", "micro_batch_size", "warmup_ratio", "eval_every", "save_every", "patience", "max_length", "device",
+            "overwrite", "keep_checkpoints")
+    kw = {k: getattr(args, k) for k in keys}
+    kw["progress"] = not (getattr(args, "quiet", False) or os.environ.get("XGAP_QUIET"))
+    return kw
+
+
+def _report(result) -> None:
+    from .lineage import describe_chain
+
+    lin = result.lineage
+    steps = lin["steps"]
+    how = "reused (same inputs, already trained)" if result.reused else (
+        f"best dev {lin['selection']['best_score']:.2f} at step {steps['best']} of {steps['completed']}"
+        + (" (early stop)" if steps.get("early_stopped") else "") + f" in {lin['provenance']['train_seconds']:.0f}s")
+    print(f"{lin['kind']} {'+'.join(t['task'] for t in lin['tasks'])}: {how}")
+    for t in lin["tasks"]:
+        dev = (lin["selection"].get("dev") or {}).get(t["task"], {})
+        shown = ", ".join(f"{k} {v:.2f}" for k, v in dev.items() if k != "primary")
+        print(f"  {t['task']}: {t['train']['examples']} train examples, {t['dev']['examples']} dev; {shown}")
+    print(f"  lineage: {describe_chain(lin['chain'])}")
+    print(f"  -> {result.output}")
+
+
+def cmd_train_intermediate(args) -> int:
+    from .api import train_intermediate
+
+    tasks = [t for item in args.tasks for t in item.split(",") if t.strip()]
+    result = train_intermediate(args.model, tasks, args.output, cap=args.cap, **_kwargs(args))
+    _report(result)
+    return 0
+
+
+def cmd_train_target(args) -> int:
+    from .api import train_target
+
+    result = train_target(args.model, args.task, args.output, train_split=args.train_split, dev_holdout=args.dev_holdout, **_kwargs(args))
+    _report(result)
+    return 0
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("train", help="phase (ii) intermediate-task training and phase (iii) target-task fine-tuning")
+    sub = p.add_subparsers(dest="train_command", metavar="ACTION")
+
+    pi = sub.add_parser("intermediate", help="fine-tune an encoder on English intermediate task(s); save the encoder (heads dropped)",
+                        description="Fine-tune on one or more intermediate tasks (multi-task: one shared encoder, a head per task, "
+                                    "tasks drawn per step in proportion to their training-set sizes) and keep the checkpoint with "
+                                    "the best (mean) English dev score. Saves the encoder, heads/<task>.safetensors and lineage.json.")
+    pi.add_argument("--tasks", action="append", required=True, metavar="TASK[,TASK...]",
+                    help="intermediate task card(s): mnli, squad, hellaswag, ... (comma-separated or repeated)")
+    pi.add_argument("--cap", type=int, help="multi-task: cap each task's sampling weight at N examples (default: card protocol.multitask_cap)")
+    _common(pi)
+    pi.set_defaults(func=cmd_train_intermediate)
+
+    pt = sub.add_parser("target", help="fine-tune a fresh head on a target task's English training data (card recipe)",
+                        description="Phase (iii): fine-tune on the target task's English training data with the card's recipe, "
+                                    "select on English dev, early-stop after the card's patience. The output is a checkpoint "
+                                    "that `xgap run --model TASK=OUTPUT` evaluates zero-shot.")
+    pt.add_argument("--task", required=True, help="target task card: xnli, pawsx, udpos, panx, xquad, mlqa, tydiqa")
+    pt.add_argument("--train-split", default="train", choices=["train", "dev"],
+                    help="English split to train on (default train; dev = a stand-in where no training set is available)")
+    pt.add_argument("--dev-holdout", type=float, metavar="FRACTION",
+                    help="select on the last FRACTION of the training split instead of the dev split")
+    _common(pt)
+    pt.set_defaults(func=cmd_train_target)
+
+    def _usage(args) -> int:
+        p.print_help()
+        return 2
+
+    p.set_defaults(func=_usage)

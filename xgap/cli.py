@@ -168,6 +168,7 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the 95%% intervals (0 = none)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--limit", type=int, help="evaluate only the first N examples per language (smoke runs)")
+    p.add_argument("--split", choices=["dev", "test"], help="evaluate another split than the card's (recorded; e.g. MLQA dev)")
     p.add_argument("--force", action="store_true", help="recompute records even when their inputs are unchanged")
     p.add_argument("--cache-dir", help="embedding cache (default: $XGAP_CACHE_DIR or ~/.cache/xgap)")
     p.add_argument("--executor", choices=["local", "ray"], default="local", help="where jobs run (ray: pip install 'xgap[ray]')")

@@ -34,6 +34,7 @@ class Job:
     pooling: Optional[str] = None
     data_dir: Optional[str] = None
     limit: Optional[int] = None
+    split: Optional[str] = None
     cache_dir: Optional[str] = None
     progress: bool = True
     label_map: Optional[dict] = None
@@ -51,15 +52,19 @@ class JobResult:
     encoder_parameters: Optional[dict] = None
 
 
-def load_for(evaluator, card, lang: str, data_dir, limit: Optional[int]):
-    """Examples for one language (mining loads dev and test), cut to ``limit`` for smoke runs."""
+def load_for(evaluator, card, lang: str, data_dir, limit: Optional[int], split: Optional[str] = None):
+    """Examples for one language (mining loads dev and test), cut to ``limit`` for smoke runs.
+
+    ``split`` overrides the card's evaluation split (e.g. MLQA dev where only dev is at hand);
+    the split is part of every record and of its resume key.
+    """
     from ..data import load_examples
     from ..data.examples import Bitext
 
     if hasattr(evaluator, "load"):
         es = evaluator.load(card, lang, data_dir)
     else:
-        es = load_examples(card, lang, card.eval_split, data_dir=data_dir)
+        es = load_examples(card, lang, split or card.eval_split, data_dir=data_dir)
     if limit:
         ex = es.examples
         if isinstance(ex, Bitext):
@@ -111,7 +116,7 @@ def execute_job(job: Job) -> JobResult:
     items, enc_params = [], None
     for lang in job.langs:
         started, t0 = now_iso(), time.perf_counter()
-        es = load_for(evaluator, card, lang, job.data_dir, job.limit)
+        es = load_for(evaluator, card, lang, job.data_dir, job.limit, job.split)
         result = evaluator.evaluate(ctx, es)
         params, encoder_params = _parameters(ctx)
         enc_params = enc_params or encoder_params

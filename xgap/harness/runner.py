@@ -46,6 +46,7 @@ class RunPlan:
     pooling: Optional[str] = None
     data_dir: Optional[str] = None
     limit: Optional[int] = None
+    split: Optional[str] = None
     force: bool = False
     cache_dir: Optional[str] = None
     progress: bool = True
@@ -195,6 +196,7 @@ def plan_from_args(args, submission: Optional[str] = None) -> RunPlan:
         batch_tokens=args.batch_tokens, bootstrap=args.bootstrap, seed=args.seed,
         layer=args.layer if args.layer is not None else retrieval.get("layer"),
         pooling=args.pooling or retrieval.get("pooling"), data_dir=args.data_dir, limit=args.limit, force=args.force,
+        split=getattr(args, "split", None),
         cache_dir=args.cache_dir, progress=not (getattr(args, "quiet", False) or os.environ.get("XGAP_QUIET")),
         claimed_parameters=(manifest or {}).get("claimed_parameters"),
     )
@@ -226,7 +228,7 @@ def plan_jobs(plan: RunPlan, store: ResultStore, group_size: Optional[int] = Non
         outcome = TaskOutcome(tp.task)
         missing, keys = [], {}
         for lang in tp.langs or card.languages:
-            es = load_for(evaluator, card, lang, plan.data_dir, plan.limit)
+            es = load_for(evaluator, card, lang, plan.data_dir, plan.limit, plan.split)
             key = input_key(card_hash=card.hash, data=es.fingerprint, weights=whash, revision=tp.model.revision,
                             settings=settings, limit=plan.limit, bootstrap=plan.bootstrap, seed=plan.seed, split=es.split)
             old = None if plan.force else store.find(plan.submission, tp.task, es.lang)
@@ -243,7 +245,7 @@ def plan_jobs(plan: RunPlan, store: ResultStore, group_size: Optional[int] = Non
             jobs.append(Job(submission=plan.submission, task=tp.task, model=tp.model, langs=group,
                             keys={l: keys[l] for l in group}, weights_hash=whash, settings=settings, dtype=plan.dtype,
                             batch_tokens=plan.batch_tokens, bootstrap=plan.bootstrap, seed=plan.seed, layer=plan.layer,
-                            pooling=plan.pooling, data_dir=plan.data_dir, limit=plan.limit, cache_dir=plan.cache_dir,
+                            pooling=plan.pooling, data_dir=plan.data_dir, limit=plan.limit, split=plan.split, cache_dir=plan.cache_dir,
                             progress=plan.progress, label_map=tp.label_map))
     return jobs, outcomes
 

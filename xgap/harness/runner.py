@@ -293,7 +293,7 @@ def run_plans(plans: list[RunPlan], output: str | Path, executor=None) -> dict[s
                 print(f"\n== {plan.submission}")
             for o in outcomes[plan.submission]:
                 _print_task(load_card(o.task), o, plan.progress)
-            _write_submission_manifest(store, plan, params.get(plan.submission))
+            _write_submission_manifest(store, plan, params.get(plan.submission) or _params_from_records(outcomes[plan.submission]))
     if failures:
         lines = "; ".join(f"{name}: {err}" for name, err in failures)
         raise XgapError(f"{len(failures)} job(s) failed after retries ({lines}); finished records are kept - rerun to retry the rest")
@@ -321,6 +321,13 @@ def _phase3(plan: RunPlan, store: ResultStore) -> None:
                                    progress=plan.progress)
         tp.model = ModelRef(str(res.output), None, tp.model.trust_remote_code)
         tp.finetune = None
+
+
+def _params_from_records(outcomes: list[TaskOutcome]) -> Optional[dict]:
+    """When every record was reused (no model loaded), the smallest recorded count: the encoder's
+    own (retrieval records count the encoder; fine-tuned checkpoints add a head)."""
+    counts = [r["provenance"]["parameters"] for o in outcomes for r in o.per_lang.values() if r["provenance"].get("parameters")]
+    return min(counts, key=lambda c: c["total"]) if counts else None
 
 
 def _write_submission_manifest(store: ResultStore, plan: RunPlan, params: Optional[dict]) -> None:

@@ -16,13 +16,13 @@ from xgap.tiny import build_tiny_checkpoint
 
 pytestmark = pytest.mark.slow
 
-LANGS = "de,fr,es,it,pt,nl,ru,tr"
+LANGS = "de,fr,es,it,pt,nl"
 
 
 def _cmd(model, data_dir, out, cache):
     return [sys.executable, "-m", "xgap", "--quiet", "run", "--model", str(model), "--tasks", "tatoeba", "--langs", LANGS,
             "--data-dir", str(data_dir), "--output", str(out), "--submission-id", "tiny", "--cache-dir", str(cache),
-            "--bootstrap", "100"]
+            "--bootstrap", "100", "--limit", "400"]
 
 
 def _records(out):
@@ -36,7 +36,7 @@ def _records(out):
 
 def test_kill_and_resume(tmp_path, data_dir):
     texts = (data_dir / "tatoeba" / "tatoeba.deu-eng.eng").read_text(encoding="utf-8").splitlines()
-    model = build_tiny_checkpoint(tmp_path / "enc", texts, head="encoder", hidden_size=64, num_layers=4)
+    model = build_tiny_checkpoint(tmp_path / "enc", texts, head="encoder", hidden_size=32, num_layers=2)
     env = dict(os.environ, XGAP_CACHE_DIR=str(tmp_path / "hashes"))
     out, cache = tmp_path / "interrupted", tmp_path / "cache"
     proc = subprocess.Popen(_cmd(model, data_dir, out, cache), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -48,13 +48,13 @@ def test_kill_and_resume(tmp_path, data_dir):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     before = {l: (r["input_key"], (out / "tiny" / "tatoeba" / f"{l}.json").stat().st_mtime_ns) for l, r in _records(out).items()}
-    assert 2 <= len(before) < 8
+    assert 2 <= len(before) < 6
     for leftover in (out / "tiny" / "tatoeba").glob(".*.tmp"):
         leftover.unlink()  # a temp file a kill may leave behind is never read as a record
 
     done = subprocess.run(_cmd(model, data_dir, out, cache), env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert f"{8 - len(before)} records computed, {len(before)} unchanged" in done.stdout
+    assert f"{6 - len(before)} records computed, {len(before)} unchanged" in done.stdout
     after = _records(out)
     assert sorted(after) == sorted(LANGS.split(","))
     for lang, (key, mtime) in before.items():

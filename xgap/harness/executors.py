@@ -1,7 +1,8 @@
 """Executors run :class:`~xgap.harness.jobs.Job` lists; the driver writes what they return.
 
-``LocalExecutor`` (the default) runs jobs one after another in this process and lets an error
-propagate (a local user wants to see it at once). ``RayExecutor`` (``xgap[ray]``) lives in
+``LocalExecutor`` (the default) runs jobs one after another in this process, hands each
+language's record to the driver the moment it is finished (an interrupt loses nothing done), and
+lets an error propagate (a local user wants to see it at once). ``RayExecutor`` (``xgap[ray]``) lives in
 :mod:`xgap.harness.ray_executor`, imported only when asked for.
 """
 
@@ -17,7 +18,7 @@ class LocalExecutor:
         from .jobs import execute_job
 
         for job in jobs:
-            on_result(execute_job(job))
+            execute_job(job, on_item=on_result)  # each language is written as soon as it is done
         return []
 
 

@@ -101,8 +101,13 @@ def _loaded_model(ctx):
     return None
 
 
-def execute_job(job: Job) -> JobResult:
-    """Run one job: load the model once, evaluate each language, return records + sidecars."""
+def execute_job(job: Job, on_item=None) -> JobResult:
+    """Run one job: load the model once, evaluate each language, return records + sidecars.
+
+    With ``on_item``, each language's result is handed over as soon as it is finished (as a
+    one-item :class:`JobResult`) instead of being returned at the end, so an interrupted local
+    run keeps every language it completed.
+    """
     from ..cards import load_card
     from ..evaluators import evaluator_for
     from ..evaluators.base import EvalContext
@@ -141,7 +146,10 @@ def execute_job(job: Job) -> JobResult:
         }
         extra_lists = {k: v for k, v in result.extra_settings.items() if isinstance(v, list)}
         sidecar = {"predictions": result.predictions, "gold": result.gold, "per_example": result.per_example, **extra_lists}
-        items.append((record, sidecar))
+        if on_item is not None:
+            on_item(JobResult(job.name, [(record, sidecar)], enc_params))
+        else:
+            items.append((record, sidecar))
     ctx.release()
     return JobResult(job.name, items, enc_params)
 

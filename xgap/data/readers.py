@@ -120,43 +120,46 @@ def read_xnli_tsv(path: Path, aliases: Optional[dict] = None) -> list[TextExampl
     return out
 
 
+def _token_tag_blocks(path: Path, parse) -> list[TaggedSentence]:
+    """Blank-line-separated sentences of one ``token \t tag`` line per word; ``parse(cols, lineno)``
+    turns a line's columns into ``(word, tag)``."""
+    out, words, tags = [], [], []
+    for lineno, line in enumerate(_lines(path) + [""], 1):
+        if not line.strip():
+            if words:
+                out.append(TaggedSentence(id=str(len(out)), words=tuple(words), tags=tuple(tags)))
+            words, tags = [], []
+            continue
+        word, tag = parse(line.split("\t"), lineno)
+        words.append(word)
+        tags.append(tag)
+    return out
+
+
 def read_panx(path: Path) -> list[TaggedSentence]:
-    """PAN-X ``lang:token \\t tag`` lines, blank line between sentences.
+    """PAN-X ``lang:token \t tag`` lines, blank line between sentences.
 
     The language prefix is stripped up to the FIRST ``:`` only, so tokens that themselves contain a
     colon (``en:http://x``) keep it.
     """
-    out, words, tags = [], [], []
-    for lineno, line in enumerate(_lines(path) + [""], 1):
-        if not line.strip():
-            if words:
-                out.append(TaggedSentence(id=str(len(out)), words=tuple(words), tags=tuple(tags)))
-            words, tags = [], []
-            continue
-        cols = line.split("\t")
-        token = cols[0]
-        if ":" not in token:
-            raise XgapError(f"{path}:{lineno}: expected 'lang:token', found {token!r}")
-        words.append(token.split(":", 1)[1])
-        tags.append(cols[1].strip() if len(cols) > 1 else "O")
-    return out
+
+    def parse(cols, lineno):
+        if ":" not in cols[0]:
+            raise XgapError(f"{path}:{lineno}: expected 'lang:token', found {cols[0]!r}")
+        return cols[0].split(":", 1)[1], (cols[1].strip() if len(cols) > 1 else "O")
+
+    return _token_tag_blocks(path, parse)
 
 
 def read_ccg_tsv(path: Path) -> list[TaggedSentence]:
-    """CCG supertags as ``word \\t tag`` lines, blank line between sentences (user-supplied)."""
-    out, words, tags = [], [], []
-    for lineno, line in enumerate(_lines(path) + [""], 1):
-        if not line.strip():
-            if words:
-                out.append(TaggedSentence(id=str(len(out)), words=tuple(words), tags=tuple(tags)))
-            words, tags = [], []
-            continue
-        cols = line.split("\t")
+    """CCG supertags as ``word \t tag`` lines, blank line between sentences (user-supplied)."""
+
+    def parse(cols, lineno):
         if len(cols) != 2:
             raise XgapError(f"{path}:{lineno}: expected 'word<TAB>tag', found {len(cols)} columns")
-        words.append(cols[0])
-        tags.append(cols[1].strip())
-    return out
+        return cols[0], cols[1].strip()
+
+    return _token_tag_blocks(path, parse)
 
 
 def read_glue_tsv(path: Path, text_a: str, text_b: Optional[str], label: str) -> list[TextExample]:

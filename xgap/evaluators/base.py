@@ -63,6 +63,24 @@ def interval(statistic, ctx: EvalContext, lang: str) -> Optional[list[float]]:
     return [round(float(lo), 4), round(float(hi), 4)]
 
 
+def labelled_model(ctx: EvalContext, auto_class: str):
+    """``(model, tokenizer, label names)`` for a classification-style head, loaded once per task.
+
+    The checkpoint's ``id2label`` is matched to the card's labels by name (or the explicit map);
+    an ambiguous checkpoint is a one-line error, never a silently assumed order.
+    """
+
+    def load():
+        from ..harness.labels import resolve_label_map
+        from ..harness.models import load_model, load_tokenizer
+
+        model = load_model(ctx.model, auto_class)
+        names = resolve_label_map(model.config.id2label, ctx.card.labels, ctx.label_map, ctx.card.label_aliases)
+        return model, load_tokenizer(ctx.model), names
+
+    return ctx.loaded(auto_class, load)
+
+
 class Evaluator:
     """Base class: subclasses set ``formats`` and implement :meth:`evaluate`."""
 

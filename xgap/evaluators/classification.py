@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..errors import XgapError
-from .base import EvalContext, Evaluator, LanguageResult, interval
+from .base import EvalContext, Evaluator, LanguageResult, interval, labelled_model
 
 
 class ClassificationEvaluator(Evaluator):
@@ -11,17 +11,6 @@ class ClassificationEvaluator(Evaluator):
 
     def settings(self, ctx: EvalContext) -> dict:
         return {"dtype": ctx.dtype, "max_length": ctx.card.protocol.get("max_length", 128), "label_map": ctx.label_map or None}
-
-    def _model(self, ctx: EvalContext):
-        def load():
-            from ..harness.labels import resolve_label_map
-            from ..harness.models import load_model, load_tokenizer
-
-            model = load_model(ctx.model, "AutoModelForSequenceClassification")
-            names = resolve_label_map(model.config.id2label, ctx.card.labels, ctx.label_map, ctx.card.label_aliases)
-            return model, load_tokenizer(ctx.model), names
-
-        return ctx.loaded("classifier", load)
 
     def evaluate(self, ctx: EvalContext, example_set) -> LanguageResult:
         from ..harness.classify import predict_classification
@@ -33,7 +22,7 @@ class ClassificationEvaluator(Evaluator):
         unknown = sorted({g for g in golds if g not in ctx.card.labels})
         if unknown:
             raise XgapError(f"task '{ctx.card.name}' language '{example_set.lang}': gold labels {unknown} are not in the card's label list {ctx.card.labels}")
-        model, tok, names = self._model(ctx)
+        model, tok, names = labelled_model(ctx, "AutoModelForSequenceClassification")
         res = predict_classification(model, tok, examples, names, max_length=self.settings(ctx)["max_length"],
                                      batch_tokens=ctx.batch_tokens, progress=ctx.progress, dtype=ctx.dtype)
         acc = accuracy(res.predictions, golds)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..errors import XgapError
-from .base import EvalContext, Evaluator, LanguageResult, interval
+from .base import EvalContext, Evaluator, LanguageResult, interval, labelled_model
 
 
 class TaggingEvaluator(Evaluator):
@@ -12,17 +12,6 @@ class TaggingEvaluator(Evaluator):
     def settings(self, ctx: EvalContext) -> dict:
         return {"dtype": ctx.dtype, "max_length": ctx.card.protocol.get("max_length", 256), "label_map": ctx.label_map or None,
                 "subword_rule": "first"}
-
-    def _model(self, ctx: EvalContext):
-        def load():
-            from ..harness.labels import resolve_label_map
-            from ..harness.models import load_model, load_tokenizer
-
-            model = load_model(ctx.model, "AutoModelForTokenClassification")
-            names = resolve_label_map(model.config.id2label, ctx.card.labels, ctx.label_map, ctx.card.label_aliases)
-            return model, load_tokenizer(ctx.model), names
-
-        return ctx.loaded("tagger", load)
 
     def evaluate(self, ctx: EvalContext, example_set) -> LanguageResult:
         from ..harness.tagging import predict_tags
@@ -34,7 +23,7 @@ class TaggingEvaluator(Evaluator):
             unknown = sorted({t for g in golds for t in g if t not in ctx.card.labels})
             if unknown:
                 raise XgapError(f"task '{ctx.card.name}' language '{example_set.lang}': gold tags {unknown[:5]} are not in the card's label list")
-        model, tok, names = self._model(ctx)
+        model, tok, names = labelled_model(ctx, "AutoModelForTokenClassification")
         res = predict_tags(model, tok, sents, names, max_length=self.settings(ctx)["max_length"],
                            batch_tokens=ctx.batch_tokens, progress=ctx.progress, dtype=ctx.dtype)
         preds = [list(p) for p in res.predictions]

@@ -12,6 +12,10 @@ from typing import Any, Optional
 
 from ..harness.models import ModelRef
 
+# Bump when an evaluator's numbers change for the same inputs (a bug fix, a protocol detail): it is
+# part of every record's resume key, so records computed by older code are recomputed, not reused.
+RESULTS_VERSION = 1
+
 
 @dataclass
 class LanguageResult:

@@ -212,7 +212,7 @@ def plan_jobs(plan: RunPlan, store: ResultStore, group_size: Optional[int] = Non
     """
     from ..cards import load_card
     from ..evaluators import evaluator_for
-    from ..evaluators.base import EvalContext
+    from ..evaluators.base import RESULTS_VERSION, EvalContext
     from .jobs import Job, load_for
     from .models import weights_hash
 
@@ -230,7 +230,8 @@ def plan_jobs(plan: RunPlan, store: ResultStore, group_size: Optional[int] = Non
         for lang in tp.langs or card.languages:
             es = load_for(evaluator, card, lang, plan.data_dir, plan.limit, plan.split)
             key = input_key(card_hash=card.hash, data=es.fingerprint, weights=whash, revision=tp.model.revision,
-                            settings=settings, limit=plan.limit, bootstrap=plan.bootstrap, seed=plan.seed, split=es.split)
+                            settings=settings, limit=plan.limit, bootstrap=plan.bootstrap, seed=plan.seed, split=es.split,
+                            results_version=RESULTS_VERSION)
             old = None if plan.force else store.find(plan.submission, tp.task, es.lang)
             if old is not None and old.get("input_key") == key:
                 outcome.per_lang[es.lang] = old

@@ -14,8 +14,10 @@ a change of machine load hits all of them alike.
 2. BUCC mining on synthetic 384-d embeddings (default 200k x 200k): total mining time vs the time
    of its two FAISS k-NN searches alone (target <= 1.2x); optionally an HNSW index's recall.
 
-Usage: python benchmarks/retrieval.py [--langs 20] [--quick] [--mining-size 200000] [--approx]
-       [--json out.json]. Data: ../shared/data/tatoeba or $XGAP_DATA_DIR/tatoeba.
+Usage: python benchmarks/retrieval.py [--langs 20] [--max-pairs N] [--repeats 2] [--quick]
+       [--mining-size 200000] [--approx] [--skip-encoding] [--skip-mining] [--json out.json].
+Each (system, language) is timed ``--repeats`` times and the fastest kept (other jobs share the
+machine). Data: ../shared/data/tatoeba or $XGAP_DATA_DIR/tatoeba.
 """
 
 from __future__ import annotations
@@ -116,7 +118,6 @@ def bench_encoding(args, out):
     x16.encode(warm)
     x32.reset_stats()
     x16.reset_stats()
-
     systems = {"st": lambda t: st.encode(t, normalize_embeddings=True, batch_size=32, convert_to_numpy=True),
                "xgap32": x32.encode, "xgap16": x16.encode}
     secs = {k: 0.0 for k in systems}
@@ -125,12 +126,16 @@ def bench_encoding(args, out):
     for n, lang in enumerate(langs):
         xx, en = data[lang]
         texts = xx + en
-        for k in names[n % 3:] + names[: n % 3]:  # rotate the order per language
-            t0 = time.perf_counter()
-            emb = systems[k](texts)
-            secs[k] += time.perf_counter() - t0
-            r = tatoeba_scores(emb[: len(xx)], emb[len(xx):])
-            scores[k][lang] = (r["accuracy"], r["accuracy_xx_en"])
+        best = {k: float("inf") for k in names}
+        for rep in range(args.repeats):
+            for k in names[(n + rep) % 3:] + names[: (n + rep) % 3]:  # rotate the order
+                t0 = time.perf_counter()
+                emb = systems[k](texts)
+                best[k] = min(best[k], time.perf_counter() - t0)
+                r = tatoeba_scores(emb[: len(xx)], emb[len(xx):])
+                scores[k][lang] = (r["accuracy"], r["accuracy_xx_en"])
+        for k in names:
+            secs[k] += best[k]  # fastest of the repeats: filters load spikes from other jobs
         print(f"  {lang}: {len(xx)} pairs  en->xx  st {scores['st'][lang][0]:5.1f}  xgap32 {scores['xgap32'][lang][0]:5.1f}"
               f"  xgap16 {scores['xgap16'][lang][0]:5.1f}   xx->en  st {scores['st'][lang][1]:5.1f}"
               f"  xgap32 {scores['xgap32'][lang][1]:5.1f}  xgap16 {scores['xgap16'][lang][1]:5.1f}", flush=True)
@@ -141,10 +146,23 @@ def bench_encoding(args, out):
     for lang in langs:
         r_, p_, w_ = st_padding(x32.tokenizer, data[lang][0] + data[lang][1], max_length=x32.max_length)
         st_real, st_pad, st_wsq = st_real + r_, st_pad + p_, st_wsq + w_
+    if args.repeats > 1:  # stats accumulated over every repeat; the FLOP rate uses one pass
+        for enc in (x32, x16):
+            for key in ("real_tokens", "padded_tokens", "padded_token_width"):
+                enc.stats[key] //= args.repeats
     cfg = x32.model.config
     st_flops = encoder_flops(cfg, 6, st_pad, st_wsq)
     identical32 = all(scores["xgap32"][l] == scores["st"][l] for l in langs)
+    differing = [l for l in langs if scores["xgap32"][l] != scores["st"][l]]
+    shared_tokens = {}  # share of xx sentences whose token sequence another xx sentence also has
+    for lang in differing:
+        seqs = [tuple(s) for s in x32.tokenizer(data[lang][0], truncation=True, max_length=x32.max_length)["input_ids"]]
+        counts = {}
+        for q in seqs:
+            counts[q] = counts.get(q, 0) + 1
+        shared_tokens[lang] = sum(1 for q in seqs if counts[q] > 1) / len(seqs)
     diff16 = max(max(abs(a - b) for a, b in zip(scores["xgap16"][l], scores["st"][l])) for l in langs)
+    diff16_vs32 = max(max(abs(a - b) for a, b in zip(scores["xgap16"][l], scores["xgap32"][l])) for l in langs)
     res = {
         "languages": langs, "sentences": len(all_texts),
         "matmul_peak_gflops": {"float32": peak32, "bfloat16": peak16},
@@ -153,7 +171,10 @@ def bench_encoding(args, out):
         "speedup_xgap32_vs_st": secs["st"] / secs["xgap32"],
         "speedup_xgap16_vs_st32": secs["st"] / secs["xgap16"],
         "fp32_scores_identical": identical32,
+        "fp32_differing_languages": {l: {"st": scores["st"][l], "xgap32": scores["xgap32"][l],
+                                         "xx_sentences_sharing_token_sequence": shared_tokens[l]} for l in differing},
         "bf16_max_score_diff_points": diff16,
+        "bf16_max_score_diff_vs_xgap32_points": diff16_vs32,
         "padding_efficiency": {"st": st_real / st_pad, "xgap32": x32.padding_efficiency(), "xgap16": x16.padding_efficiency()},
         "gflops": {"st": st_flops / secs["st"] / 1e9, "xgap32": x32.flops() / secs["xgap32"] / 1e9,
                    "xgap16": x16.flops() / secs["xgap16"] / 1e9},
@@ -163,9 +184,14 @@ def bench_encoding(args, out):
                          "xgap16": res["gflops"]["xgap16"] / peak16}
     print(f"\nthroughput (sentences/s): st {res['sentences_per_second']['st']:.0f}  xgap fp32 "
           f"{res['sentences_per_second']['xgap32']:.0f}  xgap bf16 {res['sentences_per_second']['xgap16']:.0f}")
-    print(f"xgap fp32 vs st fp32: {res['speedup_xgap32_vs_st']:.2f}x (target >= 1.2), scores identical: {identical32}")
+    print(f"xgap fp32 vs st fp32: {res['speedup_xgap32_vs_st']:.2f}x (target >= 1.2), scores identical on "
+          f"{len(langs) - len(differing)}/{len(langs)} languages")
+    for lang in differing:
+        print(f"  {lang} differs: st {scores['st'][lang]} vs xgap {scores['xgap32'][lang]} (en->xx, xx->en); "
+              f"{100 * shared_tokens[lang]:.0f}% of its xx sentences share their token sequence with another one "
+              "(exact ties: xgap breaks them by index, sentence-transformers by float noise)")
     print(f"xgap bf16 vs st fp32: {res['speedup_xgap16_vs_st32']:.2f}x (target >= 3), max score difference "
-          f"{diff16:.2f} points (target <= 0.3)")
+          f"{diff16:.2f} points vs st fp32, {diff16_vs32:.2f} vs xgap fp32 (target <= 0.3)")
     pe = res["padding_efficiency"]
     print(f"padding efficiency (real/padded tokens): st {pe['st']:.3f}  xgap fp32 {pe['xgap32']:.3f}  "
           f"xgap bf16 {pe['xgap16']:.3f} (target >= 0.95)")
@@ -257,6 +283,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--langs", type=int, default=20, help="number of XTREME Tatoeba languages (default 20)")
     p.add_argument("--max-pairs", type=int, default=0, help="limit pairs per language (0 = all)")
+    p.add_argument("--repeats", type=int, default=2, help="time each (system, language) this often, keep the fastest")
     p.add_argument("--mining-size", type=int, default=200_000, help="sentences per side for synthetic mining")
     p.add_argument("--quick", action="store_true", help="4 languages x 300 pairs, mining 20k x 20k")
     p.add_argument("--approx", action="store_true", help="also measure an HNSW index (recall, time)")

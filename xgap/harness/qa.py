@@ -64,6 +64,27 @@ class QAResult:
         return self.predictions[qid]
 
 
+def tokenize_windows(tokenizer, questions, contexts, max_length: int, doc_stride: int, pad_on_right: bool, what: str = ""):
+    """Sliding windows over (question, context) pairs, as HF ``run_qa`` cuts them: the context side
+    is truncated with ``doc_stride`` overlap, offsets kept, no padding. Shared by evaluation and
+    training so both see exactly the same windows. ``what`` prefixes the one-line error."""
+    try:
+        return tokenizer(
+            questions if pad_on_right else contexts,
+            contexts if pad_on_right else questions,
+            truncation="only_second" if pad_on_right else "only_first",
+            max_length=max_length,
+            stride=doc_stride,
+            return_overflowing_tokens=True,
+            return_offsets_mapping=True,
+            return_attention_mask=False,
+            padding=False,
+        )
+    except Exception as exc:  # noqa: BLE001 - the tokenizer's own check (e.g. stride too large)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise XgapError(f"{what}cannot cut QA windows at max_length {max_length}, doc_stride {doc_stride}: {first}") from exc
+
+
 def _truncate_questions(tokenizer, questions: list[str], max_query_length: int) -> tuple[list[str], list[int], int]:
     """Cut questions longer than ``max_query_length`` tokens at the end of that token.
 
@@ -149,23 +170,7 @@ def predict_answers(
                     f"max_length {max_length}, not more than doc_stride {doc_stride}: raise max_length or lower "
                     f"doc_stride/max_query_length"
                 )
-        try:
-            enc = tokenizer(
-                qs if pad_on_right else cs,
-                cs if pad_on_right else qs,
-                truncation="only_second" if pad_on_right else "only_first",
-                max_length=max_length,
-                stride=doc_stride,
-                return_overflowing_tokens=True,
-                return_offsets_mapping=True,
-                return_attention_mask=False,
-                padding=False,
-            )
-        except Exception as exc:  # noqa: BLE001 - the tokenizer's own check (e.g. stride too large)
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise XgapError(
-                f"cannot cut QA windows at max_length {max_length}, doc_stride {doc_stride}: {first}"
-            ) from exc
+        enc = tokenize_windows(tokenizer, qs, cs, max_length, doc_stride, pad_on_right)
         keys = [k for k in ("input_ids", "token_type_ids") if k in enc]
         for w, ex in enumerate(enc["overflow_to_sample_mapping"]):
             seq = enc.sequence_ids(w)

@@ -271,7 +271,7 @@ def run_plans(plans: list[RunPlan], output: str | Path, executor=None) -> dict[s
         raise XgapError("two submissions share one id - fix: give each manifest its own id")
     with store.lock():
         for plan in plans:
-            _phase3(plan, store)
+            _phase3(plan)
         jobs, outcomes, by_key, params = [], {}, {}, {}
         for plan in plans:
             j, o = plan_jobs(plan, store, getattr(executor, "group_size", None))
@@ -301,7 +301,7 @@ def run_plans(plans: list[RunPlan], output: str | Path, executor=None) -> dict[s
     return outcomes
 
 
-def _phase3(plan: RunPlan, store: ResultStore) -> None:
+def _phase3(plan: RunPlan) -> None:
     """Fine-tune "card-recipe" tasks (phase iii) before evaluation; cached, so a rerun trains nothing.
 
     The checkpoint goes to ``<cache>/phase3/<task>-<key>`` (``--cache-dir``, else ``$XGAP_CACHE_DIR``
@@ -353,14 +353,6 @@ def _write_submission_manifest(store: ResultStore, plan: RunPlan, params: Option
     from ..provenance import now_iso
 
     atomic_write_json(path, {"manifest": manifest, "parameters": params, "updated_at": now_iso()})
-
-
-def _progress(items, desc: str, enabled: bool):
-    if not enabled:
-        return items
-    from tqdm.auto import tqdm
-
-    return tqdm(items, desc=desc, unit="lang", leave=False)
 
 
 def _fmt(x) -> str:

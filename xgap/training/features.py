@@ -165,7 +165,7 @@ def _encode_tagging(tokenizer, sentences, labels, max_length, task) -> TrainFeat
 
 # ----------------------------------------------------------------------------- QA
 def _encode_qa(tokenizer, examples, protocol, task) -> TrainFeatures:
-    from ..harness.qa import _truncate_questions
+    from ..harness.qa import _truncate_questions, tokenize_windows
 
     max_length = int(protocol.get("max_length", 384))
     doc_stride = int(protocol.get("doc_stride", 128))
@@ -178,21 +178,7 @@ def _encode_qa(tokenizer, examples, protocol, task) -> TrainFeatures:
         exs = examples[start : start + 512]
         qs = questions[start : start + 512]
         cs = [e.context for e in exs]
-        try:
-            enc = tokenizer(
-                qs if pad_on_right else cs,
-                cs if pad_on_right else qs,
-                truncation="only_second" if pad_on_right else "only_first",
-                max_length=max_length,
-                stride=doc_stride,
-                return_overflowing_tokens=True,
-                return_offsets_mapping=True,
-                return_attention_mask=False,
-                padding=False,
-            )
-        except Exception as exc:  # noqa: BLE001 - the tokenizer's own check (e.g. stride too large)
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise XgapError(f"task '{task}': cannot cut QA windows at max_length {max_length}, doc_stride {doc_stride}: {first}") from exc
+        enc = tokenize_windows(tokenizer, qs, cs, max_length, doc_stride, pad_on_right, what=f"task '{task}': ")
         keys = [k for k in ("input_ids", "token_type_ids") if k in enc]
         for w, ex_i in enumerate(enc["overflow_to_sample_mapping"]):
             ex = exs[int(ex_i)]

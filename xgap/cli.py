@@ -255,7 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Modules that contribute subcommands through ``register(subparsers)``; each must import only
 # the standard library at module level (keeps --help fast).
-EXTRA_COMMANDS: list[str] = ["leaderboard.commands", "reported", "compare", "submit", "training.commands", "demo"]
+EXTRA_COMMANDS: list[str] = ["leaderboard.commands", "grid.commands", "reported", "compare", "submit", "training.commands", "demo"]
 
 
 def setup_logging(quiet: bool, verbose: bool) -> None:

@@ -51,12 +51,15 @@ class RayExecutor:
             ray.init(address=self.address, **kw)
         return ray
 
-    def run(self, jobs, on_result: Callable) -> list:
-        """Submit every job, hand results to ``on_result`` as they finish; return failures."""
+    def run(self, jobs, on_result: Callable, execute: Optional[Callable] = None) -> list:
+        """Submit every job, hand results to ``on_result`` as they finish; return failures.
+
+        ``execute`` replaces the job function for this call (grids send training jobs this way).
+        """
         if not jobs:
             return []
         ray = self._init()
-        remote = ray.remote(self.execute)
+        remote = ray.remote(execute or self.execute)
         attempts: dict[int, int] = {}
         pending = {}
 

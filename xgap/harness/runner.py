@@ -51,6 +51,7 @@ class RunPlan:
     cache_dir: Optional[str] = None
     progress: bool = True
     claimed_parameters: Optional[int] = None
+    parameters: Optional[dict] = None  # the submission's size when the caller knows it (grids: the encoder's, from its weights)
 
 
 @dataclass
@@ -294,7 +295,8 @@ def run_plans(plans: list[RunPlan], output: str | Path, executor=None) -> dict[s
                 print(f"\n== {plan.submission}")
             for o in outcomes[plan.submission]:
                 _print_task(load_card(o.task), o, plan.progress)
-            _write_submission_manifest(store, plan, params.get(plan.submission) or _params_from_records(outcomes[plan.submission]))
+            _write_submission_manifest(store, plan, plan.parameters or params.get(plan.submission)
+                                       or _params_from_records(outcomes[plan.submission]))
     if failures:
         lines = "; ".join(f"{name}: {err}" for name, err in failures)
         raise XgapError(f"{len(failures)} job(s) failed after retries ({lines}); finished records are kept - rerun to retry the rest")

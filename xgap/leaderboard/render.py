@@ -8,6 +8,8 @@ Layout of the output folder (all links relative, so it works from ``file://`` wi
 - ``tasks/<task>.html`` per-language scores with 95% intervals, English score, gap (QA: EM and F1);
 - ``submissions/<id>.html`` manifest and the provenance of every record;
 - ``scaling.html`` (+ ``scaling-gap.svg``, ``scaling-score.svg``) the scaling view;
+- ``grids/<experiment>.html`` one page per experiment grid (submissions whose manifest has ``grid``;
+  see :mod:`xgap.leaderboard.grids`), linked from the nav bar and the overview when there are any;
 - ``leaderboard.json`` and ``leaderboard.csv``: the overview table, machine-readable.
 
 Why view-models here and thin templates: formatting once in Python keeps the templates readable
@@ -305,16 +307,17 @@ def _site_key(tasks) -> str:
     return h.hexdigest()
 
 
-def _load_cache(path: Path, key: str) -> dict:
+def _load_cache(path: Path, key: str) -> tuple:
+    """``(submissions, grid nav)`` of the build cache; ``({}, None)`` when absent or stale."""
     from .records import loads
 
     try:
         doc = loads(path.read_bytes())
     except (OSError, ValueError):
-        return {}
+        return {}, None
     if not isinstance(doc, dict) or doc.get("key") != key or not isinstance(doc.get("submissions"), dict):
-        return {}
-    return doc["submissions"]
+        return {}, None
+    return doc["submissions"], doc.get("grids")
 
 
 def build_site(results: str | Path, output: str | Path, on_problem=None, plots: bool = True, cache: bool = True) -> dict:
@@ -330,6 +333,8 @@ def build_site(results: str | Path, output: str | Path, on_problem=None, plots: 
     own records, the task cards and the templates -- all in the key) is not re-rendered. Overview,
     task pages, plots, JSON and CSV are always rebuilt.
     """
+    from ..grid.summary import grid_of, summarize_submissions
+    from .grids import grid_nav
     from .model import build_leaderboard, target_tasks
     from .records import cache_entry, dumps, read_store, read_submission
     from ..store import atomic_write_bytes
@@ -337,34 +342,55 @@ def build_site(results: str | Path, output: str | Path, on_problem=None, plots: 
     out = Path(output)
     tasks = target_tasks()
     key = _site_key(tasks)
-    old = _load_cache(out / CACHE_NAME, key) if cache and (out / SITE_MARKER).exists() else ({} if cache else None)
+    old, old_grids = (_load_cache(out / CACHE_NAME, key) if cache and (out / SITE_MARKER).exists()
+                      else ({} if cache else None, None))
     subs = read_store(results, on_problem, old)
-    for i, sub in enumerate(subs):  # a cached submission whose page is gone must be read in full to render it
-        if sub.from_cache and not (out / "submissions" / f"{slug(sub.id)}.html").is_file():
+    qa = {t.name for t in tasks if t.is_qa}
+    for i, sub in enumerate(subs):
+        # A cached submission whose page is gone must be read in full to render it; so must a grid cell
+        # with QA records (the cache keeps only the primary metric's interval, its gap is on EM).
+        if sub.from_cache and (not (out / "submissions" / f"{slug(sub.id)}.html").is_file()
+                               or (grid_of(sub) and any(r["task"] in qa for _, r in sub.records))):
             subs[i] = read_submission(sub.folder, on_problem, cached={})
     board = build_leaderboard(subs, tasks)
-    info = write_site(board, out, plots=plots, reuse={s.id for s in subs if s.from_cache})
-    unchanged = old is not None and all(s.from_cache for s in subs) and {s.id for s in subs} == set(old)
+    grids = summarize_submissions(subs)
+    nav_grids = grid_nav(grids)
+    same_nav = (old_grids or []) == nav_grids  # the nav bar of a kept page lists the grids
+    reuse = {s.id for s in subs if s.from_cache} if same_nav else set()
+    info = write_site(board, out, plots=plots, reuse=reuse, grids=grids)
+    unchanged = (old is not None and all(s.from_cache for s in subs) and {s.id for s in subs} == set(old)
+                 and same_nav)
     if cache and not unchanged:
         entries = {s.id: e for s in subs if (e := cache_entry(s)) is not None}
-        atomic_write_bytes(out / CACHE_NAME, dumps({"key": key, "submissions": entries}))
-    info["reused_pages"] = sum(s.from_cache for s in subs)
+        atomic_write_bytes(out / CACHE_NAME, dumps({"key": key, "submissions": entries, "grids": nav_grids}))
+    info["reused_pages"] = sum(s.id in reuse for s in subs)
     return info
 
 
-def write_site(board, output: str | Path, plots: bool = True, reuse=frozenset()) -> dict:
-    """Write every page of ``board``; submission pages of ids in ``reuse`` are kept as they are."""
+def write_site(board, output: str | Path, plots: bool = True, reuse=frozenset(), grids=None) -> dict:
+    """Write every page of ``board``; submission pages of ids in ``reuse`` are kept as they are.
+
+    ``grids``: the :func:`xgap.grid.summary.summarize_submissions` of the store (computed from
+    ``board.entries`` when not given); each gets a ``grids/<experiment>.html`` page.
+    """
     out = Path(output)
     _prepare_output(out)
     env = _env()
     from markupsafe import Markup
+
+    from .grids import grid_nav, write_grid_pages
+
+    if grids is None:
+        from ..grid.summary import summarize_submissions
+
+        grids = summarize_submissions(board.entries)
 
     rows = overview_rows(board)
     row_t = env.get_template("_overview_row.html")
     for r in rows:  # rendered once, reused by the three orderings
         r["html"] = Markup(row_t.render(r=r))
     by_id = {r["id"]: r for r in rows}
-    nav = {"tasks": [t.name for t in board.tasks]}
+    nav = {"tasks": [t.name for t in board.tasks], "grids": grid_nav(grids)}
     overview = env.get_template("overview.html")
     variants = [("index.html", "rank", "ranked by XTREME score", rows),
                 ("by-size.html", "size", "sorted by size (smallest first)", [by_id[e.id] for e in board.by_size()]),
@@ -398,6 +424,7 @@ def write_site(board, output: str | Path, plots: bool = True, reuse=frozenset())
         (out / "scaling-score.svg").write_text(figs["score"][0], encoding="utf-8")
     (out / "scaling.html").write_text(env.get_template("scaling.html").render(root="", nav=nav, figs=figs, board=board, title="Scaling view"),
                                       encoding="utf-8")
+    grid_pages = write_grid_pages(grids, out, env, nav, plots=plots)
     table = {"xgap_version": __version__, "tasks": [t.name for t in board.tasks], "rows": table_records(board)}
     try:
         import orjson
@@ -407,4 +434,5 @@ def write_site(board, output: str | Path, plots: bool = True, reuse=frozenset())
         (out / "leaderboard.json").write_text(json.dumps(table, indent=2, ensure_ascii=False), encoding="utf-8")
     (out / "leaderboard.csv").write_text(_csv(board), encoding="utf-8")
     return {"output": str(out), "submissions": len(board.entries), "tasks": len(board.tasks),
-            "index": str(out / "index.html"), "scaling": str(out / "scaling.html")}
+            "index": str(out / "index.html"), "scaling": str(out / "scaling.html"),
+            "grids": [str(out / "grids" / g) for g in sorted(grid_pages)]}

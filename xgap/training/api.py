@@ -20,7 +20,9 @@ Outputs (``output`` folder):
 Reruns: an output whose ``lineage.json`` says the same inputs (model weights, tasks and cards,
 data fingerprints, recipe, seed, dtype, limits) were trained to completion is reused as is; an
 interrupted run resumes from ``checkpoint-last/``; different inputs into an existing output are
-refused unless ``overwrite=True`` (which discards the earlier run, finished or not, and trains anew).
+refused unless ``overwrite=True`` (which discards the earlier run, finished or not, and trains anew)
+or ``replace_stale=True`` (which keeps a finished run with the same inputs and replaces only one
+with other inputs: what cached callers such as grids want).
 
 Multi-task (several ``tasks``): the optimiser settings (learning rate, schedule, warm-up, weight
 decay, epochs, evaluation interval, patience, max grad norm) come from the **first** task's card;
@@ -100,10 +102,13 @@ def train_intermediate(
     patience: Optional[int] = None,
     warmup_ratio: Optional[float] = None,
     max_length: Optional[int] = None,
+    train_from: Optional[Union[str, dict]] = None,
+    dev_holdout: Optional[float] = None,
     revision: Optional[str] = None,
     trust_remote_code: bool = False,
     device: str = "auto",
     overwrite: bool = False,
+    replace_stale: bool = False,
     keep_checkpoints: bool = False,
     progress: bool = True,
 ) -> TrainResult:
@@ -114,9 +119,12 @@ def train_intermediate(
     checkpoint is the one with the best unweighted mean of the tasks' English dev primary scores.
     ``limit``/``dev_limit``: use only the first N training / dev examples per task (smoke runs;
     ``dev_limit`` defaults to ``limit``). ``max_steps`` caps optimizer steps (the LR schedule is
-    laid out over the capped count). Returns a :class:`TrainResult`.
+    laid out over the capped count). ``train_from`` / ``dev_holdout``: stand-in training data, as
+    for :func:`train_target` (single-task runs only). Returns a :class:`TrainResult`.
     """
     names = _task_list(tasks)
+    if (train_from or dev_holdout) and len(names) > 1:
+        raise XgapError("train_from/dev_holdout apply to one task; a multi-task run trains on each card's own data")
     return _train("intermediate", model, names, output, locals())
 
 
@@ -142,10 +150,12 @@ def train_target(
     max_length: Optional[int] = None,
     train_split: str = "train",
     dev_holdout: Optional[float] = None,
+    train_from: Optional[Union[str, dict]] = None,
     revision: Optional[str] = None,
     trust_remote_code: bool = False,
     device: str = "auto",
     overwrite: bool = False,
+    replace_stale: bool = False,
     keep_checkpoints: bool = False,
     progress: bool = True,
 ) -> TrainResult:
@@ -157,10 +167,11 @@ def train_target(
     ``dev_holdout=0.2`` trains on the English dev split minus its last 20% and selects on that
     20% (the stand-in used where no English training set is available, e.g. UD-POS on CPU here);
     ``dev_holdout`` alone holds out the tail of the training split instead of using the dev split.
+    ``train_from`` names stand-in training data from another card, ``"xquad/en/test"`` or
+    ``{"task": "xquad", "lang": "en", "split": "test"}`` (same format required; the lineage records
+    its origin and fingerprint); without ``dev_holdout`` selection then uses the card's own dev split.
     The output is an ``AutoModelFor<format>`` checkpoint with the card's labels.
     """
-    if dev_holdout is not None and not 0 < float(dev_holdout) < 1:
-        raise XgapError(f"dev_holdout must be a fraction between 0 and 1, not {dev_holdout}")
     return _train("target", model, [task], output, locals())
 
 
@@ -223,6 +234,20 @@ def _cut(es, n: Optional[int], what: str):
                       _derived_fingerprint(es.fingerprint, f"{what}:first:{n}"))
 
 
+def parse_train_from(spec) -> Optional[tuple[str, str, str]]:
+    """``"xquad/en/test"`` or ``{"task": ..., "lang": ..., "split": ...}`` -> ``(task, lang, split)``."""
+    if spec is None:
+        return None
+    if isinstance(spec, str):
+        parts = [p.strip() for p in spec.split("/")]
+        if len(parts) != 3 or not all(parts):
+            raise XgapError(f"train_from '{spec}': expected TASK/LANG/SPLIT, e.g. xquad/en/test")
+        return parts[0], parts[1], parts[2]
+    if isinstance(spec, dict) and {"task", "lang", "split"} <= set(spec):
+        return str(spec["task"]), str(spec["lang"]), str(spec["split"])
+    raise XgapError(f"train_from {spec!r}: expected TASK/LANG/SPLIT or {{task, lang, split}}")
+
+
 def _task_data(kind: str, card, opts: dict):
     """(train ExampleSet, dev ExampleSet) for one task, English only, with limits and hold-out applied."""
     from ..cards import load_card
@@ -233,7 +258,18 @@ def _task_data(kind: str, card, opts: dict):
     lang = card.english
     split = opts.get("train_split") or "train"
     holdout = opts.get("dev_holdout")
-    train = load_examples(card, lang, split, data_dir=data_dir)
+    if holdout is not None and not 0 < float(holdout) < 1:
+        raise XgapError(f"dev_holdout must be a fraction between 0 and 1, not {holdout}")
+    stand_in = parse_train_from(opts.get("train_from"))
+    if stand_in:
+        src = load_card(stand_in[0])
+        if src.format != card.format:
+            raise XgapError(f"train_from {'/'.join(stand_in)}: a {src.format} task cannot stand in for {card.name} ({card.format})")
+        train = load_examples(src, stand_in[1], stand_in[2], data_dir=data_dir)
+        train = ExampleSet(card.name, lang, split, train.format, list(train.examples),
+                           f"{train.origin} (stand-in for {card.name} {split}: {'/'.join(stand_in)})", train.fingerprint)
+    else:
+        train = load_examples(card, lang, split, data_dir=data_dir)
     if holdout:
         ex = list(train.examples)
         n_hold = max(1, int(round(float(holdout) * len(ex))))
@@ -380,6 +416,8 @@ def _train(kind: str, model: str, names: list[str], output, opts: dict) -> Train
         "max_steps": opts.get("max_steps"), "micro_batch_size": opts.get("micro_batch_size"), "cap": cap,
         "max_length": opts.get("max_length"), "train_split": opts.get("train_split") or "train", "dev_holdout": opts.get("dev_holdout"),
     }
+    if opts.get("train_from"):  # only when given, so earlier run keys stay valid
+        settings["train_from"] = "/".join(parse_train_from(opts["train_from"]))
 
     encoder = None
     if base_hash is None:  # a hub model without cached files: hash the loaded weights

@@ -29,6 +29,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--save-every", type=int, help="save resumable state every N steps (default: at every evaluation)")
     p.add_argument("--patience", type=int, help="stop after N evaluations without improvement (default: the card's)")
     p.add_argument("--max-length", type=int, help="override the card's max sequence length")
+    p.add_argument("--train-from", metavar="TASK/LANG/SPLIT",
+                   help="stand-in training data from another card of the same format, e.g. xquad/en/test for squad")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default: cuda when available)")
     p.add_argument("--overwrite", action="store_true", help="discard an earlier training run in --output (finished or interrupted) and train anew")
     p.add_argument("--keep-checkpoints", action="store_true", help="keep checkpoint-last/ and checkpoint-best/ after training")
@@ -37,7 +39,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 def _kwargs(args) -> dict:
     keys = ("data_dir", "revision", "trust_remote_code", "dtype", "seed", "max_steps", "limit", "dev_limit", "learning_rate", "epochs",
             "batch_size", "micro_batch_size", "warmup_ratio", "eval_every", "save_every", "patience", "max_length", "device",
-            "overwrite", "keep_checkpoints")
+            "overwrite", "keep_checkpoints", "train_from")
     kw = {k: getattr(args, k) for k in keys}
     kw["progress"] = not (getattr(args, "quiet", False) or os.environ.get("XGAP_QUIET"))
     return kw
@@ -64,7 +66,7 @@ def cmd_train_intermediate(args) -> int:
     from .api import train_intermediate
 
     tasks = [t for item in args.tasks for t in item.split(",") if t.strip()]
-    result = train_intermediate(args.model, tasks, args.output, cap=args.cap, **_kwargs(args))
+    result = train_intermediate(args.model, tasks, args.output, cap=args.cap, dev_holdout=args.dev_holdout, **_kwargs(args))
     _report(result)
     return 0
 
@@ -88,6 +90,8 @@ def register(subparsers) -> None:
     pi.add_argument("--tasks", action="append", required=True, metavar="TASK[,TASK...]",
                     help="intermediate task card(s): mnli, squad, hellaswag, ... (comma-separated or repeated)")
     pi.add_argument("--cap", type=int, help="multi-task: cap each task's sampling weight at N examples (default: card protocol.multitask_cap)")
+    pi.add_argument("--dev-holdout", type=float, metavar="FRACTION",
+                    help="single task: select on the last FRACTION of the training data instead of the dev split")
     _common(pi)
     pi.set_defaults(func=cmd_train_intermediate)
 

@@ -192,3 +192,28 @@ def test_two_cell_grid_runs_end_to_end_and_resumes(tiny_grid, tmp_path, capsys):
     (results / subs[0] / "udpos" / "de.json").unlink()
     assert main(["--quiet", "grid", "run", str(f), *common]) == 0
     assert "1 records computed, 3 unchanged" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_grid_on_ray_trains_on_workers_and_a_local_rerun_reuses_everything(tiny_grid, tmp_path):
+    ray = pytest.importorskip("ray", reason="Ray not installed (pip install 'xgap[ray]')")
+    from xgap.grid.run import run_grid
+    from xgap.harness.executors import LocalExecutor
+    from xgap.harness.ray_executor import RayExecutor
+
+    f, data = tiny_grid
+    exp = load_experiment(f)
+    results, ck = tmp_path / "results", tmp_path / "ck"
+    executor = RayExecutor(num_cpus=1, retries=0, progress=False, init_kwargs={
+        "num_cpus": 2, "runtime_env": {"env_vars": {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}}})
+    try:
+        out = run_grid(exp, results, root=ck, data_dir=str(data), executor=executor, progress=False)
+    finally:
+        ray.shutdown()
+    assert out.failures == [] and out.records_computed == 4
+    assert sorted(t["name"].split("/")[0] for t in out.trained) == ["phase2", "phase3", "phase3"]
+    assert all(not t["reused"] for t in out.trained)
+    for t in out.trained:  # written by the workers, complete
+        assert json.loads((Path(t["output"]) / "lineage.json").read_text())["status"] == "complete"
+    again = run_grid(exp, results, root=ck, data_dir=str(data), executor=LocalExecutor(), progress=False)
+    assert again.records_computed == 0 and again.records_reused == 4 and all(t["reused"] for t in again.trained)

@@ -217,3 +217,13 @@ def test_grid_on_ray_trains_on_workers_and_a_local_rerun_reuses_everything(tiny_
         assert json.loads((Path(t["output"]) / "lineage.json").read_text())["status"] == "complete"
     again = run_grid(exp, results, root=ck, data_dir=str(data), executor=LocalExecutor(), progress=False)
     assert again.records_computed == 0 and again.records_reused == 4 and all(t["reused"] for t in again.trained)
+
+
+def test_seeds_flag_overrides_the_file(tmp_path, capsys):
+    f = tmp_path / "g.yaml"
+    f.write_text(yaml.safe_dump(_exp(seeds=[0, 1, 2], intermediate=["none", "ccg"], targets=["tatoeba"], languages={})), encoding="utf-8")
+    assert main(["grid", "plan", str(f), "--output", str(tmp_path / "r"), "--checkpoints", str(tmp_path / "ck"), "--seeds", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "x 1 seed(s) = 4 cells" in out and "g-enc-l1-ccg-s1" in out and "-s0" not in out
+    assert main(["grid", "plan", str(f), "--seeds", "1,1"]) == 2
+    assert "distinct" in capsys.readouterr().err

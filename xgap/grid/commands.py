@@ -11,11 +11,27 @@ def _progress(args) -> bool:
     return not (getattr(args, "quiet", False) or os.environ.get("XGAP_QUIET"))
 
 
-def cmd_plan(args) -> int:
-    from .plan import format_plan, plan_grid
+def _load(args):
+    """The experiment, with ``--seeds`` (a subset or other seeds) applied."""
+    from ..errors import XgapError
     from .spec import load_experiment
 
     exp = load_experiment(args.file)
+    if getattr(args, "seeds", None):
+        try:
+            seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+        except ValueError:
+            raise XgapError(f"--seeds '{args.seeds}': expected integers, e.g. --seeds 0 or --seeds 0,1,2") from None
+        if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
+            raise XgapError(f"--seeds '{args.seeds}': give distinct non-negative integers, e.g. --seeds 0,1")
+        exp.seeds = seeds
+    return exp
+
+
+def cmd_plan(args) -> int:
+    from .plan import format_plan, plan_grid
+
+    exp = _load(args)
     plan = plan_grid(exp, args.output, root=args.checkpoints, data_dir=args.data_dir, cache_dir=args.cache_dir)
     print(format_plan(plan))
     return 0
@@ -26,9 +42,8 @@ def cmd_run(args) -> int:
     from ..harness.executors import make_executor
     from .plan import format_plan, plan_grid
     from .run import run_grid
-    from .spec import load_experiment
 
-    exp = load_experiment(args.file)
+    exp = _load(args)
     ex = dict(exp.executor)
     kind = args.executor or ex.get("kind", "local")
     if kind == "local":
@@ -107,6 +122,7 @@ def _common(p, with_data: bool = True) -> None:
         p.add_argument("--checkpoints", help="folder for truncated encoders and trained checkpoints "
                                              "(default: <cache>/grids/<experiment>; never inside the result store)")
         p.add_argument("--cache-dir", help="xgap cache folder (default: $XGAP_CACHE_DIR or ~/.cache/xgap)")
+        p.add_argument("--seeds", metavar="N[,N...]", help="run these seeds instead of the file's (e.g. --seeds 0 for a quick pass)")
 
 
 def register(subparsers) -> None:

@@ -86,9 +86,6 @@ class GridPlan:
     phase3: list  # [TrainStep]
     evals: list  # [EvalStep]
 
-    def phase2_for(self, cell: Cell) -> Optional[TrainStep]:
-        return next((s for s in self.phase2 if cell.submission in s.used_by), None)
-
     def phase3_for(self, cell: Cell, target: str) -> Optional[TrainStep]:
         return next((s for s in self.phase3 if cell.submission in s.used_by and s.tasks == (target,)), None)
 

@@ -227,3 +227,16 @@ def test_seeds_flag_overrides_the_file(tmp_path, capsys):
     assert "x 1 seed(s) = 4 cells" in out and "g-enc-l1-ccg-s1" in out and "-s0" not in out
     assert main(["grid", "plan", str(f), "--seeds", "1,1"]) == 2
     assert "distinct" in capsys.readouterr().err
+
+
+def test_hub_encoders_keep_their_pinned_revision(tmp_path):
+    from xgap.grid.plan import model_ref
+
+    exp = experiment_from_dict(_exp(encoders=[{"name": "xlmr", "hub": "xlm-roberta-base", "revision": "e73636d"}],
+                                    intermediate=["none", "ccg"]))
+    plan = plan_grid(exp, tmp_path / "r", root=tmp_path / "ck", estimate=False)
+    ref = model_ref(plan, "encoder:xlmr")
+    assert (ref.name, ref.revision) == ("xlm-roberta-base", "e73636d")
+    assert [e.model_from for e in plan.evals if e.target == "tatoeba"] == ["encoder:xlmr", f"phase2:{plan.phase2[0].key}"]
+    p2 = model_ref(plan, f"phase2:{plan.phase2[0].key}")
+    assert p2.name == str(tmp_path / "ck" / "phase2" / plan.phase2[0].key) and p2.revision is None

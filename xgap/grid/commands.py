@@ -40,7 +40,7 @@ def cmd_plan(args) -> int:
 def cmd_run(args) -> int:
     from ..errors import XgapError
     from ..harness.executors import make_executor
-    from .plan import format_plan, plan_grid
+    from .plan import plan_grid
     from .run import run_grid
 
     exp = _load(args)

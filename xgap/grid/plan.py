@@ -180,15 +180,17 @@ def plan_grid(experiment: Experiment, output: str | Path, *, root: Optional[str 
     return plan
 
 
-def model_path(plan: GridPlan, source: str) -> Optional[str]:
-    """The folder (or hub id) a ``model_from``/``start`` string names, once it exists."""
+def model_ref(plan: GridPlan, source: str):
+    """The model a ``model_from``/``start`` string names: a checkpoint folder, or the encoder itself
+    (a truncated copy, a local folder, or a hub id with its pinned revision)."""
+    from ..harness.models import ModelRef
+
     kind, key = source.split(":", 1)
-    if kind == "phase3":
-        return str(plan.root / "phase3" / key)
-    if kind == "phase2":
-        return str(plan.root / "phase2" / key)
+    if kind in ("phase2", "phase3"):
+        step = next(s for s in (plan.phase2 if kind == "phase2" else plan.phase3) if s.key == key)
+        return ModelRef(str(step.output), None, step.trust_remote_code)
     v = next(v for v in plan.experiment.encoders if v.key == key)
-    return variant_ref(v, plan.root).name
+    return variant_ref(v, plan.root)
 
 
 def _ready(plan: GridPlan, source: str) -> bool:
@@ -203,7 +205,6 @@ def _ready(plan: GridPlan, source: str) -> bool:
 def _mark_records(plan: GridPlan, data_dir: Optional[str]) -> None:
     """Which records of each evaluation exist with matching resume keys (needs its model to exist)."""
     from ..harness.runner import RunPlan, TaskPlan, plan_jobs
-    from ..harness.models import ModelRef
     from ..store import ResultStore
 
     if not plan.output.is_dir():
@@ -213,10 +214,7 @@ def _mark_records(plan: GridPlan, data_dir: Optional[str]) -> None:
     for e in plan.evals:
         if not _ready(plan, e.model_from):
             continue
-        v = e.cell.encoder
-        trust = bool(dict(v.source).get("trust_remote_code", False))
-        path = model_path(plan, e.model_from)
-        rp = RunPlan(submission=e.cell.submission, tasks=[TaskPlan(e.target, ModelRef(path, None, trust), e.langs)],
+        rp = RunPlan(submission=e.cell.submission, tasks=[TaskPlan(e.target, model_ref(plan, e.model_from), e.langs)],
                      dtype=ev.get("dtype", "float32"), batch_tokens=ev.get("batch_tokens", 16384), bootstrap=ev.get("bootstrap", 1000),
                      data_dir=data_dir, limit=ev.get("limit"), split=ev.get("split"), progress=False)
         try:

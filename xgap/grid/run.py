@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..errors import XgapError
-from .plan import GridPlan, model_path, plan_grid
+from .plan import GridPlan, model_ref, plan_grid
 from .spec import Cell, Experiment
 
 log = logging.getLogger("xgap")
@@ -85,7 +85,7 @@ def cell_manifest(experiment: Experiment, plan: GridPlan, cell: Cell) -> dict:
     for target in experiment.targets:
         p3 = plan.phase3_for(cell, target)
         tasks[target] = {"checkpoint": str(p3.output)} if p3 else {}
-    model = {"path": model_path(plan, f"encoder:{v.key}")} if v.layers else {
+    model = {"path": model_ref(plan, f"encoder:{v.key}").name} if v.layers else {
         k: spec[k] for k in ("hub", "revision", "path", "package", "trust_remote_code") if k in spec}
     stand_ins = list(experiment.stand_ins)
     for t in list(s.tasks) + list(experiment.targets):
@@ -125,7 +125,6 @@ def run_grid(experiment: Experiment, output: str | Path, *, root: Optional[str |
     fails is reported with its error; the cells that need it are skipped, the others finish.
     """
     from ..harness.executors import LocalExecutor
-    from ..harness.models import ModelRef
     from ..harness.runner import RunPlan, TaskPlan, run_plans
     from ..validation import check
     from .encoders import encoder_parameters, materialize
@@ -151,8 +150,9 @@ def run_grid(experiment: Experiment, output: str | Path, *, root: Optional[str |
             if _source_name(s.start) in failed:  # its phase (ii) encoder failed
                 failed.add(s.name)
                 continue
-            jobs.append(TrainJob(s.name, s.phase, model_path(plan, s.start), s.tasks, str(s.output),
-                                 _train_kwargs(experiment, s, data_dir), progress=progress))
+            start = model_ref(plan, s.start)
+            jobs.append(TrainJob(s.name, s.phase, start.name, s.tasks, str(s.output),
+                                 dict(_train_kwargs(experiment, s, data_dir), revision=start.revision), progress=progress))
         if not jobs:
             return
         log.info("%s: %d training job(s)", label, len(jobs))
@@ -178,12 +178,11 @@ def run_grid(experiment: Experiment, output: str | Path, *, root: Optional[str |
     ev = experiment.evaluation
     plans = []
     for cell in experiment.cells():
-        trust = bool(cell.encoder.spec.get("trust_remote_code", False))
         tasks = []
         for e in (x for x in plan.evals if x.cell == cell):
             if _source_name(e.model_from) in failed:
                 continue  # its checkpoint could not be trained (reported below)
-            tasks.append(TaskPlan(e.target, ModelRef(model_path(plan, e.model_from), None, trust), e.langs))
+            tasks.append(TaskPlan(e.target, model_ref(plan, e.model_from), e.langs))
         if not tasks:
             continue
         manifest = cell_manifest(experiment, plan, cell)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..errors import XgapError
-from ..harness.encoder import _LAYER_LIST_PATHS, _get_attr_path, _set_attr_path
+from ..harness.encoder import find_layer_list, set_layer_list
 from ..harness.models import ModelRef
 from .spec import EncoderVariant
 
@@ -76,13 +76,11 @@ def materialize(variant: EncoderVariant, root: Path) -> ModelRef:
     if not 1 <= variant.layers <= n_layers:
         raise XgapError(f"encoder '{variant.name}': cannot keep {variant.layers} layers of a {n_layers}-layer model "
                         f"- fix: use layers between 1 and {n_layers}")
-    path = next((p for p in _LAYER_LIST_PATHS if hasattr(_get_attr_path(model, p), "__len__")
-                 and len(_get_attr_path(model, p)) == n_layers), None)
-    if path is None:
+    found = find_layer_list(model, n_layers)
+    if found is None:
         raise XgapError(f"encoder '{variant.name}': cannot find the layer list of a {type(model).__name__} to truncate")
-    import torch
-
-    _set_attr_path(model, path, torch.nn.ModuleList(list(_get_attr_path(model, path))[: variant.layers]))
+    path, layers = found
+    set_layer_list(model, path, list(layers)[: variant.layers])
     model.config.num_hidden_layers = variant.layers
     quiet_transformers()
     d.mkdir(parents=True, exist_ok=True)

@@ -37,7 +37,7 @@ class ClassificationResult:
         return self.predictions[i]
 
 
-def _encode(tokenizer, examples: Sequence[TextExample], max_length: int) -> list[dict]:
+def encode_texts(tokenizer, examples: Sequence[TextExample], max_length: int) -> list[dict]:
     """Tokenise (batched, fast tokenizer); single sentences and pairs may be mixed."""
     features: list[dict] = [{} for _ in examples]
     singles = [i for i, e in enumerate(examples) if e.text_b is None]
@@ -85,7 +85,7 @@ def predict_classification(
     n = len(examples)
     if n == 0:
         return ClassificationResult([], np.zeros((0, len(label_names)), dtype=np.float32), stats)
-    features = _encode(tokenizer, examples, max_length)
+    features = encode_texts(tokenizer, examples, max_length)
     logits = np.zeros((n, len(label_names)), dtype=np.float32)
     for idx, _width, out in run_batches(
         model,

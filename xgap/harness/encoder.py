@@ -57,7 +57,8 @@ _ST_POOL_KEYS = {
     "pooling_mode_lasttoken": "lasttoken",
 }
 _ST_POOL_MODES = ("cls", "max", "mean", "mean_sqrt_len_tokens", "weightedmean", "lasttoken")
-_LAYER_LIST_PATHS = ("encoder.layer", "encoder.layers", "transformer.layer", "layers", "layer")
+#: Where common architectures keep their list of transformer layers (BERT/XLM-R, others, DistilBERT, bare stacks).
+LAYER_LIST_PATHS = ("encoder.layer", "encoder.layers", "transformer.layer", "layers", "layer")
 
 
 def default_layer(num_layers: int) -> int:
@@ -192,6 +193,28 @@ def split_for_padding(batch: Sequence[int], lengths: Sequence[int], min_tokens: 
     return out
 
 
+def find_layer_list(model, num_layers: int):
+    """``(attribute path, ModuleList)`` of ``model``'s ``num_layers`` transformer layers, or None.
+
+    Shared by layer truncation here (retrieval never runs layers above the one it reads) and by
+    grid size series (:mod:`xgap.grid.encoders` saves the first N layers as a smaller model).
+    """
+    import torch
+
+    for path in LAYER_LIST_PATHS:
+        layers = _get_attr_path(model, path)
+        if isinstance(layers, torch.nn.ModuleList) and len(layers) == num_layers:
+            return path, layers
+    return None
+
+
+def set_layer_list(model, path: str, layers) -> None:
+    """Replace the layer list at ``path`` (from :func:`find_layer_list`) with ``layers``."""
+    import torch
+
+    _set_attr_path(model, path, layers if isinstance(layers, torch.nn.ModuleList) else torch.nn.ModuleList(list(layers)))
+
+
 def _get_attr_path(obj, path: str):
     for part in path.split("."):
         obj = getattr(obj, part, None)
@@ -309,17 +332,15 @@ class SentenceEncoder:
         """Drop layers above ``self.layer`` if that provably leaves hidden_states[layer] unchanged."""
         import torch
 
-        for path in _LAYER_LIST_PATHS:
-            layers = _get_attr_path(self.model, path)
-            if isinstance(layers, torch.nn.ModuleList) and len(layers) == self.num_layers:
-                break
-        else:
+        found = find_layer_list(self.model, self.num_layers)
+        if found is None:
             return
+        path, layers = found
         enc = self.tokenizer(["xgap probe sentence, 1 2 3.", "a"], padding=True, return_tensors="pt")
         probe = {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}
         with torch.inference_mode():
             full = self.model(**probe, output_hidden_states=True).hidden_states[self.layer].float()
-            _set_attr_path(self.model, path, torch.nn.ModuleList(list(layers)[: self.layer]))
+            set_layer_list(self.model, path, list(layers)[: self.layer])
             try:
                 cut = self.model(**probe).last_hidden_state.float()
                 ok = cut.shape == full.shape and torch.allclose(cut, full, rtol=1e-4, atol=1e-4)
@@ -329,7 +350,7 @@ class SentenceEncoder:
             self.layers_run = self.layer
             self._use_last = True
         else:
-            _set_attr_path(self.model, path, layers)
+            set_layer_list(self.model, path, layers)
 
     def _check_mask_optional(self) -> bool:
         """True if this model treats ``attention_mask=None`` as all ones (checked on a probe)."""

@@ -85,7 +85,7 @@ def tokenize_windows(tokenizer, questions, contexts, max_length: int, doc_stride
         raise XgapError(f"{what}cannot cut QA windows at max_length {max_length}, doc_stride {doc_stride}: {first}") from exc
 
 
-def _truncate_questions(tokenizer, questions: list[str], max_query_length: int) -> tuple[list[str], list[int], int]:
+def truncate_questions(tokenizer, questions: list[str], max_query_length: int) -> tuple[list[str], list[int], int]:
     """Cut questions longer than ``max_query_length`` tokens at the end of that token.
 
     Returns the questions, their token counts (after cutting) and how many were cut.
@@ -150,7 +150,7 @@ def predict_answers(
         return QAResult({}, stats)
 
     pad_on_right = (getattr(tokenizer, "padding_side", "right") or "right") == "right"
-    questions, q_lens, truncated = _truncate_questions(tokenizer, [e.question.lstrip() for e in examples], max_query_length)
+    questions, q_lens, truncated = truncate_questions(tokenizer, [e.question.lstrip() for e in examples], max_query_length)
     contexts = [e.context for e in examples]
     context_index = 1 if pad_on_right else 0
     room = max_length - tokenizer.num_special_tokens_to_add(pair=True)

@@ -4,7 +4,7 @@ Training sees inputs exactly as the zero-shot evaluators (:mod:`xgap.harness`) s
 checkpoint is fine-tuned on the same encoding it is later scored on:
 
 * **classification** (single sentence or pair): the evaluator's own encoder
-  (:func:`xgap.harness.classify._encode`: ``truncation="longest_first"`` for pairs); label = index
+  (:func:`xgap.harness.classify.encode_texts`: ``truncation="longest_first"`` for pairs); label = index
   of the card label (after the card's ``label_aliases``). Unlabelled rows are skipped.
 * **token classification**: words tokenised with ``is_split_into_words=True``; a word's label sits
   on its **first sub-word**, the other sub-words and the special tokens get ``-100`` (ignored by
@@ -85,7 +85,7 @@ def _lookup(index: dict, label) -> Optional[int]:
 
 
 def _encode_classification(tokenizer, examples, labels, aliases, max_length, task) -> TrainFeatures:
-    from ..harness.classify import _encode
+    from ..harness.classify import encode_texts
 
     kept, ids, skipped, unknown = [], [], 0, set()
     index = _label_index(labels, aliases)
@@ -104,7 +104,7 @@ def _encode_classification(tokenizer, examples, labels, aliases, max_length, tas
             f"task '{task}': training labels {sorted(unknown)[:5]} are not in the card's label list {list(labels)} "
             f"- fix: add them to label_aliases in the card"
         )
-    feats = _encode(tokenizer, kept, max_length)
+    feats = encode_texts(tokenizer, kept, max_length)
     for f, k in zip(feats, ids):
         f["labels"] = k
     return TrainFeatures("classification", feats, [len(f["input_ids"]) for f in feats], len(kept), skipped)
@@ -165,14 +165,14 @@ def _encode_tagging(tokenizer, sentences, labels, max_length, task) -> TrainFeat
 
 # ----------------------------------------------------------------------------- QA
 def _encode_qa(tokenizer, examples, protocol, task) -> TrainFeatures:
-    from ..harness.qa import _truncate_questions, tokenize_windows
+    from ..harness.qa import truncate_questions, tokenize_windows
 
     max_length = int(protocol.get("max_length", 384))
     doc_stride = int(protocol.get("doc_stride", 128))
     max_query_length = int(protocol.get("max_query_length", 64))
     pad_on_right = (getattr(tokenizer, "padding_side", "right") or "right") == "right"
     context_index = 1 if pad_on_right else 0
-    questions, _lens, _cut = _truncate_questions(tokenizer, [e.question.lstrip() for e in examples], max_query_length)
+    questions, _lens, _cut = truncate_questions(tokenizer, [e.question.lstrip() for e in examples], max_query_length)
     feats, outside = [], 0
     for start in range(0, len(examples), 512):
         exs = examples[start : start + 512]

@@ -240,3 +240,10 @@ def test_hub_encoders_keep_their_pinned_revision(tmp_path):
     assert [e.model_from for e in plan.evals if e.target == "tatoeba"] == ["encoder:xlmr", f"phase2:{plan.phase2[0].key}"]
     p2 = model_ref(plan, f"phase2:{plan.phase2[0].key}")
     assert p2.name == str(tmp_path / "ck" / "phase2" / plan.phase2[0].key) and p2.revision is None
+
+
+def test_report_without_records_says_how_to_get_them(tmp_path, capsys):
+    f = tmp_path / "g.yaml"
+    f.write_text(yaml.safe_dump(_exp()), encoding="utf-8")
+    assert main(["grid", "report", str(f), "--output", str(tmp_path / "none")]) == 1
+    assert "no records of grid 'g'" in capsys.readouterr().err

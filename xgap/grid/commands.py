@@ -83,18 +83,20 @@ def _grid_page(site: str, name: str) -> Path:
     return Path(site) / "grids" / grid_file(name)
 
 
-def _print_report(name: str, output: str, site) -> None:
+def _print_report(name: str, output: str, site) -> bool:
+    """Print the grid's tables; False when the store holds none of its records."""
     from .summary import markdown, summarize_store
 
-    found = [s for s in summarize_store(output, experiment=name)]
+    found = summarize_store(output, experiment=name) if Path(output).is_dir() else []
     if not found:
-        print(f"no records of grid '{name}' in {output} yet - run: xgap grid run experiments/{name}.yaml")
-        return
+        print(f"xgap: no records of grid '{name}' in {output} yet - fix: run xgap grid run experiments/{name}.yaml", file=sys.stderr)
+        return False
     for s in found:
         print()
         print(markdown(s))
     if site:
         print(f"\nplots: {site}")
+    return True
 
 
 def cmd_report(args) -> int:
@@ -107,7 +109,8 @@ def cmd_report(args) -> int:
 
         build_site(args.output, args.site)
         site = _grid_page(args.site, exp.name)
-    _print_report(exp.name, args.output, site)
+    if not _print_report(exp.name, args.output, site):
+        return 1
     if not site:
         print(f"\nplots: xgap grid report {args.file} --site site  (or xgap leaderboard build --results {args.output}) "
               f"writes them to {_grid_page('site', exp.name)}")

@@ -56,7 +56,7 @@ class TaggingResult:
         return self.predictions[i]
 
 
-def _subword_counts(tokenizer, word_lists: list[list[str]]) -> list[list[int]]:
+def subword_counts(tokenizer, word_lists: list[list[str]]) -> list[list[int]]:
     """Number of sub-words each word yields with ``is_split_into_words=True``."""
     counts: list[list[int]] = []
     for start in range(0, len(word_lists), _TOKENIZE_GROUP):
@@ -71,7 +71,7 @@ def _subword_counts(tokenizer, word_lists: list[list[str]]) -> list[list[int]]:
     return counts
 
 
-def _placeholder(tokenizer) -> tuple[str, int]:
+def word_placeholder(tokenizer) -> tuple[str, int]:
     """The word given to the model for a word with no sub-words, and its sub-word count."""
     candidates = [t for t in (getattr(tokenizer, "unk_token", None), "?") if t]
     for word in candidates:
@@ -82,7 +82,7 @@ def _placeholder(tokenizer) -> tuple[str, int]:
     raise XgapError("the tokenizer produces no tokens even for its unknown token; cannot tag words it drops")
 
 
-def _chunk(counts: list[int], budget: int) -> list[tuple[int, int]]:
+def chunk_words(counts: list[int], budget: int) -> list[tuple[int, int]]:
     """XTREME's greedy split: start a new chunk when the next word would overflow the budget."""
     spans, start, used = [], 0, 0
     for i, c in enumerate(counts):
@@ -121,12 +121,12 @@ def predict_tags(
         return TaggingResult(predictions, stats)
 
     budget = int(max_length) - tokenizer.num_special_tokens_to_add(pair=False)
-    placeholder, placeholder_len = _placeholder(tokenizer)
+    placeholder, placeholder_len = word_placeholder(tokenizer)
     if budget < placeholder_len:
         raise XgapError(f"max_length {max_length} leaves no room for a word after the tokenizer's special tokens")
 
     # 1. sub-word counts per word; substitute words that yield nothing (or more than fits).
-    counts = _subword_counts(tokenizer, [word_lists[i] for i in todo])
+    counts = subword_counts(tokenizer, [word_lists[i] for i in todo])
     chunks: list[tuple[int, int, list[str]]] = []  # (sentence index, first word index, words shown to the model)
     substituted = split = 0
     for i, c in zip(todo, counts):
@@ -136,7 +136,7 @@ def predict_tags(
                 shown[w] = placeholder
                 c[w] = placeholder_len
                 substituted += 1
-        spans = _chunk(c, budget)
+        spans = chunk_words(c, budget)
         split += len(spans) > 1
         chunks.extend((i, a, shown[a:b]) for a, b in spans)
 

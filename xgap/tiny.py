@@ -22,16 +22,42 @@ HEADS = {
 }
 
 
+def wordpiece_vocab(texts: Iterable[str], vocab_size: int, normalizer, pre_tokenizer) -> dict:
+    """A deterministic WordPiece vocabulary for ``texts``: specials, every character (word-initial and
+    ``##`` continuation), then whole words by frequency (ties alphabetical) up to ``vocab_size``.
+
+    Why not ``tokenizers``' ``WordPieceTrainer``: its merges break ties in hash-map order, so the
+    same texts gave different vocabularies from run to run -- and tests built on tiny models were
+    flaky. Words outside the vocabulary still split into several sub-words (characters), which the
+    tagging and QA tests rely on.
+    """
+    from collections import Counter
+
+    counts: Counter = Counter()
+    for text in texts:
+        counts.update(w for w, _ in pre_tokenizer.pre_tokenize_str(normalizer.normalize_str(text)))
+    chars = sorted({c for w in counts for c in w})
+    vocab = list(SPECIALS) + chars + [f"##{c}" for c in chars]
+    seen = set(vocab)
+    for word, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        if len(vocab) >= vocab_size:
+            break
+        if word not in seen:
+            vocab.append(word)
+            seen.add(word)
+    return {tok: i for i, tok in enumerate(vocab)}
+
+
 def build_tokenizer(texts: Iterable[str], vocab_size: int = 2000, lowercase: bool = True):
-    """Train a BERT-style WordPiece tokenizer on ``texts`` and wrap it as a fast HF tokenizer."""
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    """A BERT-style WordPiece tokenizer for ``texts`` (deterministic), wrapped as a fast HF tokenizer."""
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
     from transformers import PreTrainedTokenizerFast
 
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tok.normalizer = normalizers.BertNormalizer(lowercase=lowercase, strip_accents=False, clean_text=True)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=SPECIALS, min_frequency=1)
-    tok.train_from_iterator(list(texts), trainer=trainer)
+    normalizer = normalizers.BertNormalizer(lowercase=lowercase, strip_accents=False, clean_text=True)
+    pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok = Tokenizer(models.WordPiece(wordpiece_vocab(texts, vocab_size, normalizer, pre_tokenizer), unk_token="[UNK]"))
+    tok.normalizer = normalizer
+    tok.pre_tokenizer = pre_tokenizer
     cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
     tok.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]",

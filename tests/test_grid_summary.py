@@ -81,6 +81,24 @@ def test_gain_rows_against_none(tmp_path):
     assert rows[1].score_gain == pytest.approx(6.33333, abs=1e-4)
     assert rows[1].english_gain == pytest.approx(1.0) and rows[1].gap_change == pytest.approx(-8.0)
     assert rows[1].parameters == L4
+    # One seed: half-width 1.96 * sqrt(se_a^2 + se_b^2); both cells have var(gap) = 4.25 -> 1.96 * sqrt(8.5) = 5.71434
+    assert rows[0].interval_kind == "bootstrap" and rows[0].gap_change_halfwidth == pytest.approx(5.71434, abs=1e-4)
+
+
+def test_gain_interval_pairs_the_seeds(tmp_path):
+    for seed, none, squad in ((0, (80.0, 40.0, 30.0), (82.0, 50.0, 44.0)), (1, (81.0, 42.0, 34.0), (80.0, 45.0, 39.0)),
+                              (2, (79.0, 41.0, 31.0), (81.0, 47.0, 41.0))):
+        cell(tmp_path, f"n{seed}", size="L2", layers=2, params=L2, setting="none", seed=seed,
+             scores=dict(zip(("en", "de", "fr"), none)), half=HALF)
+        cell(tmp_path, f"q{seed}", size="L2", layers=2, params=L2, setting="squad", seed=seed,
+             scores=dict(zip(("en", "de", "fr"), squad)), half=HALF)
+    (s,) = summarize_store(tmp_path)
+    (r,) = gain_rows(s, "udpos")
+    # none gaps 45, 43, 43; squad gaps 35, 38, 37 -> paired differences -10, -5, -6: mean -7,
+    # sd sqrt((9 + 4 + 1) / 2) = sqrt(7); half-width t(0.975, 2) * sqrt(7) / sqrt(3) = 4.303 * 1.527525 = 6.57294
+    assert r.gap_change == pytest.approx(-7.0) and r.interval_kind == "paired seeds"
+    assert r.gap_change_halfwidth == pytest.approx(6.57294, abs=1e-4)
+    assert "-7.00 \u00b1 6.57" in markdown(s)
 
 
 def test_gain_is_unknown_without_a_none_cell(tmp_path):
@@ -155,8 +173,8 @@ def test_markdown_has_the_tables(tmp_path):
     assert "## udpos" in md and "### Gain from intermediate training vs none (udpos)" in md
     assert "| minilm | L2 | 7.5M | none | 0 | 80.00 | 35.00 | 50.00 | 45.00 \u00b1 4.04 | 80.00 | 40.00 | 30.00 |" in md
     assert "| minilm | L4 | 15M | squad | 0 | 86.00 | 59.00 | 68.00 | 27.00 \u00b1 4.04 | 86.00 | 62.00 | 56.00 |" in md
-    assert "| minilm | L2 | 7.5M | squad | +8.67 | +2.00 | -10.00 |" in md
-    assert "| minilm | L4 | 15M | squad | +6.33 | +1.00 | -8.00 |" in md
+    assert "| minilm | L2 | 7.5M | squad | +8.67 | +2.00 | -10.00 ± 5.71 |" in md
+    assert "| minilm | L4 | 15M | squad | +6.33 | +1.00 | -8.00 ± 5.71 |" in md
     assert "Stand-ins: squad: a 1,000-question stand-in" in md
 
 

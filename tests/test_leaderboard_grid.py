@@ -79,7 +79,8 @@ def test_grid_page_has_the_figure_series_and_tables(site):
     assert "<td>80.00</td><td>35.00</td><td>50.00</td>" in page
     assert re.search(r">45\.00 \u00b1 3\.87<", page)
     # gains table: L2 squad vs none
-    assert "<td>+8.67</td><td>+2.00</td><td>-10.00</td>" in page
+    # gap change interval with one seed: 1.96 * sqrt(var_a + var_b) = 3.1623 * sqrt(1.5 + 1.5) = 5.48
+    assert "<td>+8.67</td><td>+2.00</td><td>-10.00 \u00b1 5.48</td>" in page
     assert 'href="../submissions/miniature-0.html"' in page
 
 

@@ -75,6 +75,8 @@ class CellTarget:
     gap_f1: Optional[float] = None  # QA only
     interval_kind: Optional[str] = None  # "seeds" | "bootstrap" | None
     names: list = field(default_factory=list)  # display names of the cell's submissions
+    seed_gaps: dict = field(default_factory=dict)  # seed -> that seed's gap (for paired differences)
+    gap_se: Optional[float] = None  # one seed: the bootstrap-based standard error of the gap
 
     @property
     def gap_halfwidth(self) -> Optional[float]:
@@ -123,6 +125,8 @@ class GainRow:
     score_gain: Optional[float]
     english_gain: Optional[float]
     gap_change: Optional[float]  # negative: the gap shrank
+    gap_change_halfwidth: Optional[float] = None  # 95%; see gain_rows
+    interval_kind: Optional[str] = None  # "paired seeds" | "bootstrap" | None
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -255,7 +259,9 @@ def _cell_target(experiment: str, key: tuple, members: list, info: _Target, expe
         task_score=_mean(s["task_score"] for s in stats), gap=_mean(gaps), gap_interval=interval, per_lang=per_lang,
         missing_langs=missing, gap_metric="exact_match" if info.is_qa else first_metric,
         gap_f1=_mean(s["gap_f1"] for s in stats if s["gap_f1"] is not None), interval_kind=kind,
-        names=[str((_manifest_file(s).get("manifest") or {}).get("name") or s.id) for s in subs])
+        names=[str((_manifest_file(s).get("manifest") or {}).get("name") or s.id) for s in subs],
+        seed_gaps={seed: s["gap"] for (seed, _, recs), s in zip([m for m in members if m[2]], stats) if s["gap"] is not None},
+        gap_se=stats[0]["se"] if len(stats) == 1 else None)
 
 
 # ----------------------------------------------------------------------------- public API
@@ -358,11 +364,40 @@ def gain_rows(summary: GridSummary, target: str) -> list[GainRow]:
             c = summary.cell(s.encoder, s.size, setting, target)
             if c is None:
                 continue
+            hw, kind = _change_halfwidth(c, base)
             rows.append(GainRow(s.encoder, s.size, s.parameters, setting,
                                 diff(c.task_score, base and base.task_score),
                                 diff(c.english, base and base.english),
-                                diff(c.gap, base and base.gap)))
+                                diff(c.gap, base and base.gap), hw, kind))
     return rows
+
+
+def _change_halfwidth(cell: CellTarget, base: Optional[CellTarget]) -> tuple:
+    """95% half-width of ``gap(cell) - gap(base)``: ``(half-width, kind)`` or ``(None, None)``.
+
+    With two or more seeds in both cells: a paired t-interval over the seeds both share (same
+    seed, same data order; the per-seed differences are what varies). With one seed each: from the
+    two bootstrap standard errors, sqrt(se_a^2 + se_b^2) * 1.96 (the two are scored on the same test
+    sets, so treating them as independent overstates the noise; conservative).
+    """
+    if base is None or cell.gap is None or base.gap is None:
+        return None, None
+    common = sorted(set(cell.seed_gaps) & set(base.seed_gaps))
+    if len(common) >= 2:
+        d = [cell.seed_gaps[s] - base.seed_gaps[s] for s in common]
+        m = sum(d) / len(d)
+        sd = math.sqrt(sum((x - m) ** 2 for x in d) / (len(d) - 1))
+        return t95(len(d) - 1) * sd / math.sqrt(len(d)), "paired seeds"
+    if cell.gap_se is not None and base.gap_se is not None:
+        return Z95 * math.sqrt(cell.gap_se ** 2 + base.gap_se ** 2), "bootstrap"
+    return None, None
+
+
+def fmt_change(r: GainRow) -> str:
+    """``"-3.25 ± 4.10"`` for a gain row's gap change (an em dash when unknown)."""
+    if r.gap_change is None:
+        return "\u2014"
+    return fmt2(r.gap_change, True) if r.gap_change_halfwidth is None else f"{r.gap_change:+.2f} \u00b1 {r.gap_change_halfwidth:.2f}"
 
 
 def fmt2(x: Optional[float], signed: bool = False) -> str:
@@ -418,11 +453,14 @@ def markdown(summary: GridSummary) -> str:
         out += ["", f"### Gain from intermediate training vs none ({_md(target)})", ""]
         rows = gain_rows(summary, target)
         if rows:
-            out.append("| encoder | size | parameters | setting | score gain | English gain | gap change |")
+            out.append("| encoder | size | parameters | setting | score gain | English gain | gap change \u00b1 95% |")
             out.append("|---|---|---|---|---:|---:|---:|")
             for r in rows:
                 out.append(f"| {_md(r.encoder)} | {_md(r.size)} | {fmt_params(r.parameters)} | {_md(r.setting)} | "
-                           f"{fmt2(r.score_gain, True)} | {fmt2(r.english_gain, True)} | {fmt2(r.gap_change, True)} |")
+                           f"{fmt2(r.score_gain, True)} | {fmt2(r.english_gain, True)} | {fmt_change(r)} |")
+            out.append("")
+            out.append("Gap change \u00b1: a paired t-interval over the seeds both cells share; with one seed, from the two "
+                       "bootstrap standard errors. An interval that contains 0 means no detectable effect.")
         else:
             out.append("No intermediate settings besides none.")
         out.append("")

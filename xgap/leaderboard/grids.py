@@ -20,7 +20,7 @@ import io
 import math
 from pathlib import Path
 
-from ..grid.summary import NONE_SETTING, fmt2, fmt_gap, gain_rows, target_languages
+from ..grid.summary import NONE_SETTING, fmt2, fmt_change, fmt_gap, gain_rows, target_languages
 from .plots import _plain, _series_style
 from .render import fmt_params, slug
 
@@ -144,7 +144,7 @@ def grid_view(summary) -> dict:
                  "langs": [fmt2(c.per_lang.get(l)) for l in langs], "missing": c.missing_langs,
                  "names": c.names, "submissions": c.submissions} for c in cells]
         gains = [{"encoder": r.encoder, "size": r.size, "params": fmt_params(r.parameters), "setting": r.setting,
-                  "score": fmt2(r.score_gain, True), "en": fmt2(r.english_gain, True), "gap": fmt2(r.gap_change, True)}
+                  "score": fmt2(r.score_gain, True), "en": fmt2(r.english_gain, True), "gap": fmt_change(r)}
                  for r in gain_rows(summary, target)]
         targets.append({"name": target, "langs": langs, "rows": rows, "gains": gains,
                         "qa": any(c.gap_metric == "exact_match" for c in cells)})

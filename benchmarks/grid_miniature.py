@@ -27,14 +27,7 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-
-
-def _data_dir(arg):
-    for cand in [arg, os.environ.get("XGAP_DATA_DIR"), REPO.parent / "shared" / "data"]:
-        if cand and Path(cand).is_dir():
-            return str(Path(cand).resolve())
-    sys.exit("no data: pass --data-dir (UD v2.5 under udpos/, XQuAD under xquad/) or set XGAP_DATA_DIR")
+from _common import REPO, data_dir  # noqa: E402 - benchmarks/ is on sys.path
 
 
 def main(argv=None) -> int:
@@ -53,7 +46,7 @@ def main(argv=None) -> int:
     from xgap.leaderboard.render import build_site
     from xgap.training.lineage import read_lineage
 
-    data = _data_dir(args.data_dir)
+    data = data_dir(args.data_dir, "UD v2.5 under udpos/, XQuAD under xquad/")
     work = Path(args.work)
     results, site = work / "results", work / "site"
     exp = load_experiment(args.experiment)

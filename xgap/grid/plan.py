@@ -202,21 +202,30 @@ def _ready(plan: GridPlan, source: str) -> bool:
     return materialized(v, plan.root)
 
 
+def evaluation_plan(experiment: Experiment, submission: str, tasks: list, data_dir: Optional[str], **extra):
+    """The :class:`~xgap.harness.runner.RunPlan` evaluating one cell with the experiment's
+    ``evaluation`` settings. One place for both the plan's "done" check and the run, so the two
+    compute the same resume keys. ``extra``: further RunPlan fields (manifest, progress, ...)."""
+    from ..harness.runner import RunPlan
+
+    ev = experiment.evaluation
+    return RunPlan(submission=submission, tasks=tasks, dtype=ev.get("dtype", "float32"), batch_tokens=ev.get("batch_tokens", 16384),
+                   bootstrap=ev.get("bootstrap", 1000), seed=0, data_dir=data_dir, limit=ev.get("limit"), split=ev.get("split"), **extra)
+
+
 def _mark_records(plan: GridPlan, data_dir: Optional[str]) -> None:
     """Which records of each evaluation exist with matching resume keys (needs its model to exist)."""
-    from ..harness.runner import RunPlan, TaskPlan, plan_jobs
+    from ..harness.runner import TaskPlan, plan_jobs
     from ..store import ResultStore
 
     if not plan.output.is_dir():
         return
     store = ResultStore(plan.output)
-    ev = plan.experiment.evaluation
     for e in plan.evals:
         if not _ready(plan, e.model_from):
             continue
-        rp = RunPlan(submission=e.cell.submission, tasks=[TaskPlan(e.target, model_ref(plan, e.model_from), e.langs)],
-                     dtype=ev.get("dtype", "float32"), batch_tokens=ev.get("batch_tokens", 16384), bootstrap=ev.get("bootstrap", 1000),
-                     data_dir=data_dir, limit=ev.get("limit"), split=ev.get("split"), progress=False)
+        rp = evaluation_plan(plan.experiment, e.cell.submission, [TaskPlan(e.target, model_ref(plan, e.model_from), e.langs)],
+                             data_dir, progress=False)
         try:
             _, outcomes = plan_jobs(rp, store)
         except XgapError:

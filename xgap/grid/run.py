@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..errors import XgapError
-from .plan import GridPlan, model_ref, plan_grid
+from .plan import GridPlan, evaluation_plan, model_ref, plan_grid
 from .spec import Cell, Experiment
 
 log = logging.getLogger("xgap")
@@ -125,7 +125,7 @@ def run_grid(experiment: Experiment, output: str | Path, *, root: Optional[str |
     fails is reported with its error; the cells that need it are skipped, the others finish.
     """
     from ..harness.executors import LocalExecutor
-    from ..harness.runner import RunPlan, TaskPlan, run_plans
+    from ..harness.runner import TaskPlan, run_plans
     from ..validation import check
     from .encoders import encoder_parameters, materialize
 
@@ -175,7 +175,6 @@ def run_grid(experiment: Experiment, output: str | Path, *, root: Optional[str |
 
     # Evaluation: one submission per cell, every target a task of it.
     t = time.perf_counter()
-    ev = experiment.evaluation
     plans = []
     for cell in experiment.cells():
         tasks = []
@@ -187,10 +186,8 @@ def run_grid(experiment: Experiment, output: str | Path, *, root: Optional[str |
             continue
         manifest = cell_manifest(experiment, plan, cell)
         check(manifest, "submission", f"{cell.submission} (generated manifest)")
-        plans.append(RunPlan(submission=cell.submission, tasks=tasks, manifest=manifest, dtype=ev.get("dtype", "float32"),
-                             batch_tokens=ev.get("batch_tokens", 16384), bootstrap=ev.get("bootstrap", 1000), seed=0,
-                             data_dir=data_dir, limit=ev.get("limit"), split=ev.get("split"), force=force, cache_dir=cache_dir,
-                             progress=progress, parameters=params[cell.encoder.key]))
+        plans.append(evaluation_plan(experiment, cell.submission, tasks, data_dir, manifest=manifest, force=force,
+                                     cache_dir=cache_dir, progress=progress, parameters=params[cell.encoder.key]))
     try:
         results = run_plans(plans, output, executor) if plans else {}
     except XgapError as exc:

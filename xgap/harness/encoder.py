@@ -66,14 +66,19 @@ def default_layer(num_layers: int) -> int:
     return min(num_layers // 2 + 2, num_layers)
 
 
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity), else the machine's count."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def use_all_cores() -> int:
     """Make torch use every core this process may run on; returns the thread count."""
     import torch
 
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cores = os.cpu_count() or 1
+    cores = available_cores()
     if torch.get_num_threads() < cores:
         torch.set_num_threads(cores)
     return torch.get_num_threads()

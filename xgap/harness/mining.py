@@ -37,10 +37,9 @@ sides; :func:`knn_recall` / :func:`index_recall` measure what it loses against t
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Optional, Sequence
+from typing import Iterable, Mapping, Optional
 
 import numpy as np
 
@@ -55,10 +54,9 @@ INDEX_KINDS = ("flat", "hnsw", "ivf")
 def _faiss():
     import faiss
 
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cores = os.cpu_count() or 1
+    from .encoder import available_cores
+
+    cores = available_cores()
     if faiss.omp_get_max_threads() < cores:
         faiss.omp_set_num_threads(cores)
     return faiss

@@ -94,6 +94,32 @@ def chunk_words(counts: list[int], budget: int) -> list[tuple[int, int]]:
     return spans
 
 
+def plan_chunks(tokenizer, word_lists: list[list[str]], max_length: int) -> tuple[list[tuple[list[str], list]], int, int]:
+    """How each word list is shown to a tagger: ``([(words shown, [(start, end) spans]), ...], substituted, split)``.
+
+    A word with no sub-words (or more than fit) is replaced by :func:`word_placeholder`; each list
+    is then cut into chunks of whole words that fit ``max_length`` with the special tokens
+    (:func:`chunk_words`). Evaluation and training (:mod:`xgap.training.features`) both call this,
+    so a model is trained on exactly the inputs it is evaluated on.
+    """
+    budget = int(max_length) - tokenizer.num_special_tokens_to_add(pair=False)
+    placeholder, placeholder_len = word_placeholder(tokenizer)
+    if budget < placeholder_len:
+        raise XgapError(f"max_length {max_length} leaves no room for a word after the tokenizer's special tokens")
+    plans, substituted, split = [], 0, 0
+    for words, c in zip(word_lists, subword_counts(tokenizer, word_lists)):
+        shown = list(words)
+        for w, n in enumerate(c):
+            if n == 0 or n > budget:
+                shown[w] = placeholder
+                c[w] = placeholder_len
+                substituted += 1
+        spans = chunk_words(c, budget)
+        split += len(spans) > 1
+        plans.append((shown, spans))
+    return plans, substituted, split
+
+
 def predict_tags(
     model,
     tokenizer,
@@ -120,24 +146,10 @@ def predict_tags(
     if not todo:
         return TaggingResult(predictions, stats)
 
-    budget = int(max_length) - tokenizer.num_special_tokens_to_add(pair=False)
-    placeholder, placeholder_len = word_placeholder(tokenizer)
-    if budget < placeholder_len:
-        raise XgapError(f"max_length {max_length} leaves no room for a word after the tokenizer's special tokens")
-
-    # 1. sub-word counts per word; substitute words that yield nothing (or more than fits).
-    counts = subword_counts(tokenizer, [word_lists[i] for i in todo])
+    # 1. sub-word counts per word; substitute words that yield nothing (or more than fits); chunk.
+    plans, substituted, split = plan_chunks(tokenizer, [word_lists[i] for i in todo], max_length)
     chunks: list[tuple[int, int, list[str]]] = []  # (sentence index, first word index, words shown to the model)
-    substituted = split = 0
-    for i, c in zip(todo, counts):
-        shown = list(word_lists[i])
-        for w, n in enumerate(c):
-            if n == 0 or n > budget:
-                shown[w] = placeholder
-                c[w] = placeholder_len
-                substituted += 1
-        spans = chunk_words(c, budget)
-        split += len(spans) > 1
+    for i, (shown, spans) in zip(todo, plans):
         chunks.extend((i, a, shown[a:b]) for a, b in spans)
 
     # 2. encode every chunk with special tokens; remember each word's first sub-word position.

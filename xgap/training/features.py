@@ -112,7 +112,7 @@ def _encode_classification(tokenizer, examples, labels, aliases, max_length, tas
 
 # ----------------------------------------------------------------------------- tagging
 def _encode_tagging(tokenizer, sentences, labels, max_length, task) -> TrainFeatures:
-    from ..harness.tagging import chunk_words, word_placeholder, subword_counts
+    from ..harness.tagging import plan_chunks
 
     index = {str(l): i for i, l in enumerate(labels)}
     todo, skipped, unknown = [], 0, set()
@@ -126,22 +126,9 @@ def _encode_tagging(tokenizer, sentences, labels, max_length, task) -> TrainFeat
         todo.append(s)
     if unknown:
         raise XgapError(f"task '{task}': training tags {sorted(unknown)[:5]} are not in the label list ({len(labels)} labels)")
-    budget = int(max_length) - tokenizer.num_special_tokens_to_add(pair=False)
-    placeholder, placeholder_len = word_placeholder(tokenizer)
-    if budget < placeholder_len:
-        raise XgapError(f"max_length {max_length} leaves no room for a word after the tokenizer's special tokens")
-    counts = subword_counts(tokenizer, [[str(w) for w in s.words] for s in todo])
+    plans, substituted, split = plan_chunks(tokenizer, [[str(w) for w in s.words] for s in todo], max_length)
     chunks = []  # (words shown, tag ids)
-    split = substituted = 0
-    for s, c in zip(todo, counts):
-        shown = [str(w) for w in s.words]
-        for w, n in enumerate(c):
-            if n == 0 or n > budget:
-                shown[w] = placeholder
-                c[w] = placeholder_len
-                substituted += 1
-        spans = chunk_words(c, budget)
-        split += len(spans) > 1
+    for s, (shown, spans) in zip(todo, plans):
         tags = [index[str(t)] for t in s.tags]
         chunks.extend((shown[a:b], tags[a:b]) for a, b in spans)
     feats = []

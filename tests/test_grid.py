@@ -247,3 +247,11 @@ def test_report_without_records_says_how_to_get_them(tmp_path, capsys):
     f.write_text(yaml.safe_dump(_exp()), encoding="utf-8")
     assert main(["grid", "report", str(f), "--output", str(tmp_path / "none")]) == 1
     assert "no records of grid 'g'" in capsys.readouterr().err
+
+
+def test_missing_encoder_folder_is_one_line(tmp_path, capsys):
+    f = tmp_path / "g.yaml"
+    f.write_text(yaml.safe_dump(_exp(encoders=[{"name": "m", "path": str(tmp_path / "absent"), "layers": [1]}])), encoding="utf-8")
+    assert main(["--quiet", "grid", "run", str(f), "--output", str(tmp_path / "r"), "--checkpoints", str(tmp_path / "ck")]) == 2
+    err = capsys.readouterr().err
+    assert f"encoder 'm': model folder '{tmp_path / 'absent'}' does not exist - fix:" in err and "Traceback" not in err

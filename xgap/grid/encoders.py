@@ -34,6 +34,10 @@ def source_ref(variant: EncoderVariant) -> ModelRef:
     """The (untruncated) checkpoint a variant starts from."""
     from ..harness.runner import ref_from_manifest_model
 
+    path = variant.spec.get("path")
+    if path and not Path(path).expanduser().is_dir():
+        raise XgapError(f"encoder '{variant.name}': model folder '{path}' does not exist - fix: give an existing checkpoint "
+                        f"folder as path:, or a hub id as hub:")
     return ref_from_manifest_model(variant.spec)
 
 

@@ -18,7 +18,7 @@ the full run key again (data fingerprints included) and retrains in place when t
 An evaluation's records are done when their resume keys match (the same check ``xgap run``
 makes, possible once its checkpoint exists); with the checkpoint still to train, every language
 is to do. Estimated counts (examples, optimizer steps) come from the local data when it is at
-hand, else from the card's declared split sizes.
+hand, else from the card's declared split sizes (planning never downloads).
 """
 
 from __future__ import annotations
@@ -250,8 +250,8 @@ def _estimate(step: TrainStep, data_dir: Optional[str], memo: dict) -> None:
         if mkey not in memo:
             n, how = None, ""
             try:
-                n, how = len(load_examples(src_card, lang, src_split, data_dir=data_dir).examples), "data"
-            except Exception:  # noqa: BLE001 - offline hub, no local copy: fall back to the card
+                n, how = len(load_examples(src_card, lang, src_split, data_dir=data_dir, allow_hub=False).examples), "data"
+            except Exception:  # noqa: BLE001 - no local copy (the plan never downloads): fall back to the card
                 size = ((src_card.data.get("splits") or {}).get(src_split) or {}).get("size")
                 n, how = (int(size), "card") if size else (None, "unknown")
             memo[mkey] = (n, how)

@@ -71,11 +71,11 @@ def materialize(variant: EncoderVariant, root: Path) -> ModelRef:
     d = variant_dir(variant, root)
     if d is None or (d / INFO_FILE).is_file():
         return variant_ref(variant, root)
-    from ..harness.models import load_model, load_tokenizer, parameter_counts, quiet_transformers, weights_hash
+    from ..harness.models import UNUSED_POOLER, load_model, load_tokenizer, parameter_counts, quiet_transformers, weights_hash
     from ..store import atomic_write_json
 
     src = source_ref(variant)
-    model = load_model(src, "AutoModel")
+    model = load_model(src, "AutoModel", allow_missing=UNUSED_POOLER)
     n_layers = int(getattr(model.config, "num_hidden_layers", 0) or 0)
     if not 1 <= variant.layers <= n_layers:
         raise XgapError(f"encoder '{variant.name}': cannot keep {variant.layers} layers of a {n_layers}-layer model "
@@ -110,9 +110,9 @@ def encoder_parameters(variant: EncoderVariant, root: Path) -> dict:
     cache = Path(root) / "encoders" / f"{variant.key}-{hashlib.sha256(identity(variant).encode()).hexdigest()[:10]}.params.json"
     if cache.is_file():
         return json.loads(cache.read_text())
-    from ..harness.models import load_model, parameter_counts
+    from ..harness.models import UNUSED_POOLER, load_model, parameter_counts
 
-    counts = parameter_counts(load_model(source_ref(variant), "AutoModel"))
+    counts = parameter_counts(load_model(source_ref(variant), "AutoModel", allow_missing=UNUSED_POOLER))
     cache.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_json(cache, counts)
     return counts

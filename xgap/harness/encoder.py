@@ -42,7 +42,7 @@ import numpy as np
 from ..errors import XgapError
 from .batching import token_budget_batches
 from .embedding_cache import EmbeddingCache
-from .models import parameter_counts, ModelRef, checkpoint_dir, load_model, load_tokenizer, weights_hash as _weights_hash
+from .models import UNUSED_POOLER, parameter_counts, ModelRef, checkpoint_dir, load_model, load_tokenizer, weights_hash as _weights_hash
 
 POOLINGS = ("mean", "cls", "model")
 DTYPES = ("float32", "bfloat16")
@@ -272,7 +272,7 @@ class SentenceEncoder:
         self.threads = use_all_cores()
 
         self.tokenizer = load_tokenizer(ref)
-        self.model = load_model(ref, "AutoModel")
+        self.model = load_model(ref, "AutoModel", allow_missing=UNUSED_POOLER)
         # Counted before any layer truncation: the size of the model is what was loaded (SPEC §1).
         self.parameter_counts = parameter_counts(self.model)
         config = self.model.config

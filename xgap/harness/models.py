@@ -1,9 +1,14 @@
 """Loading untrusted third-party checkpoints, and facts about them for provenance.
 
 Policy (why): submitted checkpoints are untrusted. ``trust_remote_code`` stays off unless the
-caller (a manifest) opts in; weights load from safetensors where present, and ``.bin`` files only
-through transformers' ``torch.load(weights_only=True)`` path. Parameter counts are always measured
-from the loaded weights -- a claimed size is never trusted.
+operator passes ``--trust-remote-code`` on the command line (a manifest can never ask for it);
+weights load from safetensors where present, and ``.bin`` files only through transformers'
+``torch.load(weights_only=True)`` path. Parameter counts are always measured from the loaded
+weights -- a claimed size is never trusted -- and a checkpoint that does not hold every weight its
+architecture needs is refused (:func:`check_loading_info`), because transformers would fill the
+gap with random numbers and the run would record a score of an untrained model. The config is
+checked against sanity limits (:func:`check_config_limits`) before anything is allocated, and a
+checkpoint without tokenizer files is refused rather than given an empty vocabulary.
 """
 
 from __future__ import annotations
@@ -18,6 +23,28 @@ from typing import Optional
 from ..errors import XgapError
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
+
+#: Files from which transformers can build a tokenizer; a checkpoint folder needs at least one.
+TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "sentencepiece.bpe.model", "spiece.model",
+                   "tokenizer.model", "spm.model", "sentencepiece.model")
+
+#: ``allow_missing`` for encoder-only loads: BERT-style poolers are never used by the evaluators
+#: (the encoder drops it) and training fine-tunes it together with the head it adds itself.
+UNUSED_POOLER = ("pooler.",)
+
+#: Upper bounds on config fields, checked before any allocation (a hostile config.json can ask
+#: for 10^6 layers). Far above any published encoder (mT5-XXL: 24 layers, d_model 4096, 250k vocab).
+CONFIG_LIMITS = {
+    "num_hidden_layers": 1024, "num_layers": 1024, "n_layer": 1024, "num_decoder_layers": 1024,
+    "hidden_size": 65536, "d_model": 65536, "n_embd": 65536,
+    "intermediate_size": 262144, "d_ff": 262144, "d_kv": 65536,
+    "num_attention_heads": 1024, "num_heads": 1024, "n_head": 1024,
+    "vocab_size": 8_388_608, "max_position_embeddings": 1_048_576, "type_vocab_size": 65536,
+}
+#: Rough parameter estimate (embeddings + 12 h^2 per layer) above which a config is refused.
+MAX_ESTIMATED_PARAMETERS = 200_000_000_000
+#: config.json larger than this is not a config (read before parsing).
+MAX_CONFIG_BYTES = 4 << 20
 
 
 @dataclass(frozen=True)
@@ -60,29 +87,128 @@ def _explain_load_error(ref: ModelRef, exc: Exception) -> XgapError:
 
 
 def load_tokenizer(ref: ModelRef):
-    """Fast tokenizer for ``ref`` (offsets and word ids are required by the evaluators)."""
+    """Fast tokenizer for ``ref`` (offsets and word ids are required by the evaluators).
+
+    A checkpoint folder without any tokenizer file is refused: transformers would otherwise build
+    a tokenizer with an empty vocabulary that maps every word to ``[UNK]``, and every score would
+    be that of a constant input.
+    """
     quiet_transformers()
     from transformers import AutoTokenizer
 
+    folder = checkpoint_dir(ref)
+    if folder is not None and not any((folder / f).is_file() for f in TOKENIZER_FILES):
+        raise XgapError(f"{folder}: no tokenizer files ({', '.join(TOKENIZER_FILES[:3])}, ...) in the checkpoint - fix: "
+                        "save the tokenizer the model was trained with into that folder (tokenizer.save_pretrained)")
     try:
         tok = AutoTokenizer.from_pretrained(ref.path, **_load_kwargs(ref))
     except Exception as exc:  # noqa: BLE001 - turned into a one-line user error
         raise _explain_load_error(ref, exc) from exc
     if not getattr(tok, "is_fast", False):
         raise XgapError(f"model '{ref.name}' has no fast tokenizer (tokenizer.json); xgap needs offsets and word ids")
+    if len(tok) <= len(set(tok.all_special_tokens)) + 1:
+        raise XgapError(f"model '{ref.name}': the tokenizer has an empty vocabulary ({len(tok)} tokens) - fix: save the "
+                        "tokenizer the model was trained with into the checkpoint")
     return tok
 
 
-def load_model(ref: ModelRef, auto_class: str = "AutoModel", **kwargs):
-    """Load ``ref`` with ``transformers.<auto_class>``; eval mode, on CPU unless moved later."""
+def _num(v):
+    return v if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+
+def check_config_limits(ref: ModelRef) -> None:
+    """Refuse a ``config.json`` whose sizes are absurd, before transformers allocates anything.
+
+    Reads the raw JSON (size-capped) of a local or cached checkpoint; nested configs (``text_config``
+    and similar) are checked too. A hub checkpoint that is not cached yet is checked by
+    transformers' own download path only (nothing is allocated before its config is here).
+    """
+    folder = checkpoint_dir(ref)
+    cfg_file = folder / "config.json" if folder is not None else None
+    if cfg_file is None or not cfg_file.is_file():
+        return
+    if cfg_file.stat().st_size > MAX_CONFIG_BYTES:
+        raise XgapError(f"{cfg_file}: {cfg_file.stat().st_size:,} bytes is too large for a model config (limit {MAX_CONFIG_BYTES:,})")
+    try:
+        cfg = json.loads(cfg_file.read_bytes())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise XgapError(f"{cfg_file}: not valid JSON ({str(exc)[:120]}) - fix: restore the checkpoint's config.json") from None
+    stack = [cfg] if isinstance(cfg, dict) else []
+    if not stack:
+        raise XgapError(f"{cfg_file}: expected a JSON object - fix: restore the checkpoint's config.json")
+    while stack:
+        c = stack.pop()
+        for key, limit in CONFIG_LIMITS.items():
+            v = _num(c.get(key))
+            if v is not None and not 0 <= v <= limit:
+                raise XgapError(f"{cfg_file}: {key} = {str(v)[:40]} is outside the sane range 0..{limit:,} - fix: correct the config")
+        layers = next((_num(c.get(k)) for k in ("num_hidden_layers", "num_layers", "n_layer") if _num(c.get(k))), 0) or 0
+        hidden = next((_num(c.get(k)) for k in ("hidden_size", "d_model", "n_embd") if _num(c.get(k))), 0) or 0
+        estimate = (_num(c.get("vocab_size")) or 0) * hidden + 12 * layers * hidden * hidden
+        if estimate > MAX_ESTIMATED_PARAMETERS:
+            raise XgapError(f"{cfg_file}: the config asks for about {estimate:.3g} parameters ({layers:,} layers of width {hidden:,}), "
+                            f"more than the {MAX_ESTIMATED_PARAMETERS:.0e} limit - fix: correct the config")
+        stack += [v for v in c.values() if isinstance(v, dict)]
+
+
+def check_loading_info(ref: ModelRef, model, info: dict, allow_missing=()) -> None:
+    """Refuse weights that do not fit the architecture (why: transformers initialises missing
+    tensors at random and drops extra ones, so a wrong config or a checkpoint without its task head
+    would give a silently wrong score and a wrong parameter count).
+
+    * missing keys: an error unless they start with one of ``allow_missing`` (heads or poolers the
+      caller adds or trains itself, e.g. :data:`UNUSED_POOLER`);
+    * unexpected keys: an error when they belong to a module the model has (e.g. layers 6..7 of
+      an 8-layer checkpoint loaded with a 6-layer config); tensors of modules the loaded class does
+      not have (a task head read as an encoder, an unused pooler) are ignored;
+    * shape mismatches and load errors: always an error.
+    """
+    base = getattr(model, "base_model", model)
+    prefix = getattr(model, "base_model_prefix", "") or ""
+    children = set(dict(model.named_children())) | set(dict(base.named_children()))
+
+    def inside(key: str) -> bool:
+        parts = key.split(".")
+        if parts[0] == prefix and len(parts) > 1:
+            parts = parts[1:]
+        return parts[0] in children
+
+    missing = sorted(k for k in info.get("missing_keys") or () if not any(k.startswith(a) or k.split(".", 1)[-1].startswith(a)
+                                                                         for a in allow_missing))
+    unexpected = sorted(k for k in info.get("unexpected_keys") or () if inside(k))
+    mismatched = sorted(str(m[0] if isinstance(m, (tuple, list)) else m) for m in info.get("mismatched_keys") or ())
+    errors = [str(e)[:200] for e in info.get("error_msgs") or ()]
+    where = ref.path if ref.is_local else ref.name
+
+    def listing(keys):
+        return ", ".join(keys[:4]) + (f" and {len(keys) - 4} more" if len(keys) > 4 else "")
+
+    if missing:
+        raise XgapError(f"{where}: the weights lack {len(missing)} tensor(s) the architecture needs ({listing(missing)}) - they would "
+                        "be random; fix: use a checkpoint whose config matches its weights (a fine-tuned checkpoint for a task head)")
+    if unexpected:
+        raise XgapError(f"{where}: the weights hold {len(unexpected)} tensor(s) the config's architecture has no place for "
+                        f"({listing(unexpected)}) - fix: correct config.json (e.g. num_hidden_layers) to match the weights")
+    if mismatched or errors:
+        raise XgapError(f"{where}: weights do not fit the architecture ({listing(mismatched + errors)}) - fix: correct config.json")
+
+
+def load_model(ref: ModelRef, auto_class: str = "AutoModel", allow_missing=(), **kwargs):
+    """Load ``ref`` with ``transformers.<auto_class>``; eval mode, on CPU unless moved later.
+
+    Every tensor the architecture needs must come from the weights (:func:`check_loading_info`);
+    ``allow_missing`` names key prefixes the caller initialises itself (explicit opt-in).
+    """
     quiet_transformers()
     import transformers
 
+    check_config_limits(ref)
     cls = getattr(transformers, auto_class)
     try:
-        model = cls.from_pretrained(ref.path, **_load_kwargs(ref), **kwargs)
+        model, info = cls.from_pretrained(ref.path, output_loading_info=True, **_load_kwargs(ref), **kwargs)
     except Exception as exc:  # noqa: BLE001
         raise _explain_load_error(ref, exc) from exc
+    check_loading_info(ref, model, info, allow_missing)
     model.eval()
     return model
 

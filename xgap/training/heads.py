@@ -75,9 +75,9 @@ def task_config(base_config, fmt: str, labels: Optional[Sequence[str]]):
 
 def load_encoder(ref):
     """The shared encoder (``AutoModel``, float32, train mode) of a :class:`~xgap.harness.models.ModelRef`."""
-    from ..harness.models import load_model
+    from ..harness.models import UNUSED_POOLER, load_model
 
-    enc = load_model(ref, "AutoModel")
+    enc = load_model(ref, "AutoModel", allow_missing=UNUSED_POOLER)
     enc.float()  # training keeps float32 master weights whatever dtype the checkpoint was stored in
     enc.train()
     return enc

@@ -14,6 +14,9 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from .argtypes import finite_nonneg_float, int_range, nonneg_int, positive_int, seed_int
+
+retries = int_range(0, 100)
 
 log = logging.getLogger("xgap")
 
@@ -158,29 +161,36 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--output", default="results", help="result store folder (default: results/)")
     p.add_argument("--data-dir", help="local data in the original layouts (default: $XGAP_DATA_DIR, then the hub)")
     p.add_argument("--submission-id", help="name of the results folder for a --model run (default: derived from the model)")
-    p.add_argument("--layer", type=int, help="retrieval: hidden-state layer (default: the card's rule n//2+2)")
+    p.add_argument("--layer", type=nonneg_int, help="retrieval: hidden-state layer (default: the card's rule n//2+2)")
     p.add_argument("--pooling", choices=["mean", "cls", "model"], help="retrieval pooling (default: the card's, mean)")
     p.add_argument("--dtype", choices=["float32", "bfloat16"], default=None, help="float32 (default) or the bf16 fast path")
-    p.add_argument("--batch-tokens", type=int, default=16384, help="token budget per length-sorted batch")
+    p.add_argument("--batch-tokens", type=positive_int, default=16384, help="token budget per length-sorted batch")
     p.add_argument("--label-map", action="append", default=[], metavar="[TASK:]SRC=DST",
                    help="map a checkpoint label (or id) to a card label, e.g. LABEL_0=contradiction")
     p.add_argument("--trust-remote-code", action="store_true", help="allow the checkpoint's own Python code (off by default)")
-    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the 95%% intervals (0 = none)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--limit", type=int, help="evaluate only the first N examples per language (smoke runs)")
+    p.add_argument("--bootstrap", type=nonneg_int, default=1000, help="bootstrap resamples for the 95%% intervals (0 = none)")
+    p.add_argument("--seed", type=seed_int, default=0)
+    p.add_argument("--limit", type=positive_int, help="evaluate only the first N examples per language (smoke runs)")
     p.add_argument("--split", choices=["dev", "test"], help="evaluate another split than the card's (recorded; e.g. MLQA dev)")
     p.add_argument("--force", action="store_true", help="recompute records even when their inputs are unchanged")
     p.add_argument("--cache-dir", help="embedding cache (default: $XGAP_CACHE_DIR or ~/.cache/xgap)")
     p.add_argument("--executor", choices=["local", "ray"], default="local", help="where jobs run (ray: pip install 'xgap[ray]')")
     p.add_argument("--address", help="ray: cluster address (auto, ray://host:port); default: start a local Ray")
-    p.add_argument("--gpus-per-job", type=float, default=0, help="ray: GPUs each job asks for")
-    p.add_argument("--cpus-per-job", type=float, default=1, help="ray: CPUs each job asks for")
-    p.add_argument("--retries", type=int, default=2, help="ray: retries of a job whose worker crashed or raised")
-    p.add_argument("--group-size", type=int, help="ray: languages per evaluation job (default: all of a task in one job)")
+    p.add_argument("--gpus-per-job", type=finite_nonneg_float, default=0, help="ray: GPUs each job asks for")
+    p.add_argument("--cpus-per-job", type=finite_nonneg_float, default=1, help="ray: CPUs each job asks for")
+    p.add_argument("--retries", type=retries, default=2, help="ray: retries of a job whose worker crashed or raised")
+    p.add_argument("--group-size", type=positive_int, help="ray: languages per evaluation job (default: all of a task in one job)")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line ``xgap:`` error (a bad flag value is input like any other)."""
+
+    def error(self, message: str):
+        self.exit(2, f"xgap: {self.prog}: {message[:300]} - see {self.prog} --help\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="xgap",
         description="Zero-shot cross-lingual transfer benchmark harness (XTREME targets, X-STILTs intermediate tasks).",
     )
@@ -212,8 +222,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_pb = dsub.add_parser("pseudo-bucc", help="build a BUCC-style mining set from Tatoeba pairs hidden among distractors")
     p_pb.add_argument("--lang", action="append", required=True, help="language code (repeatable), e.g. de")
     p_pb.add_argument("--out", required=True, help="folder to write bucc2018/<lang>-en.{dev,test}.* into")
-    p_pb.add_argument("--distractors", type=int, default=2000, help="distractor sentences per side and split")
-    p_pb.add_argument("--seed", type=int, default=0)
+    p_pb.add_argument("--distractors", type=nonneg_int, default=2000, help="distractor sentences per side and split")
+    p_pb.add_argument("--seed", type=seed_int, default=0)
     p_pb.add_argument("--data-dir", help="folder holding tatoeba/ (default: $XGAP_DATA_DIR)")
     p_pb.set_defaults(func=cmd_data_pseudo_bucc)
 

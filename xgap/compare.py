@@ -115,7 +115,13 @@ def gate(row: dict, tolerance: float) -> bool:
 
 def compare(base_dir, new_dir, tolerance: float = 0.5, n_resamples: int = 1000, seed: int = 0, allow_missing: bool = False) -> dict:
     """Compare two submission folders; returns ``{"rows": [...], "failed": n, ...}``."""
+    import math
+
+    from .errors import XgapError
     from .leaderboard.records import read_submission
+
+    if not (isinstance(tolerance, (int, float)) and math.isfinite(tolerance) and tolerance >= 0):
+        raise XgapError(f"tolerance must be a finite number >= 0, got {tolerance!r} (NaN would turn the gate off)")
 
     base, new = read_submission(Path(base_dir)), read_submission(Path(new_dir))
     b = {(r["task"], r["language"]): (p, r) for p, r in base.records}
@@ -203,15 +209,17 @@ def cmd_compare(args) -> int:
 
 
 def register(subparsers) -> None:
+    from .argtypes import finite_nonneg_float, nonneg_int, seed_int
+
     p = subparsers.add_parser("compare", help="regression gate: per (task, language) deltas of NEW vs BASE with paired-bootstrap intervals",
                               description="Compare two submissions' results; exit 1 when a score drops by more than --tolerance "
                                           "and its 95%% interval excludes no change (see the Markdown report's gate line).")
     p.add_argument("base", metavar="BASE", help="baseline: a submission results folder (results/<id>) or an id under --results")
     p.add_argument("new", metavar="NEW", help="candidate: a submission results folder or an id under --results")
     p.add_argument("--results", default="results", help="result store for ids given as BASE/NEW (default: results/)")
-    p.add_argument("--tolerance", type=float, default=0.5, help="points a score may drop before the gate looks at it (default: 0.5)")
+    p.add_argument("--tolerance", type=finite_nonneg_float, default=0.5, help="points a score may drop before the gate looks at it (default: 0.5)")
     p.add_argument("--report", metavar="FILE", help="also write the Markdown report here (e.g. for a CI comment)")
-    p.add_argument("--bootstrap", type=int, default=1000, help="paired bootstrap resamples (default: 1000; 0 = unpaired only)")
-    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: 0)")
+    p.add_argument("--bootstrap", type=nonneg_int, default=1000, help="paired bootstrap resamples (default: 1000; 0 = unpaired only)")
+    p.add_argument("--seed", type=seed_int, default=0, help="bootstrap seed (default: 0)")
     p.add_argument("--allow-missing", action="store_true", help="do not fail on results missing from NEW or on a changed metric")
     p.set_defaults(func=cmd_compare)

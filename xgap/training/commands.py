@@ -8,6 +8,11 @@ from __future__ import annotations
 import argparse
 import os
 
+from ..argtypes import batch_size, float_range, fraction, int_range, positive_float, positive_int, seed_int
+
+max_length = int_range(2, 1 << 20)
+holdout = float_range(0.0, 1.0, lo_open=True)
+
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", required=True, help="the encoder: a local checkpoint folder or a hub id")
@@ -16,19 +21,19 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--revision", help="hub revision (commit) of --model")
     p.add_argument("--trust-remote-code", action="store_true", help="allow the checkpoint's own Python code (off by default)")
     p.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32", help="float32 (default) or bf16 autocast with float32 master weights")
-    p.add_argument("--seed", type=int, help="random seed (default: the card recipe's, 0)")
-    p.add_argument("--max-steps", type=int, help="stop after N optimizer steps (the LR schedule is laid out over N; smoke runs)")
-    p.add_argument("--limit", type=int, help="use only the first N training (and dev) examples per task (smoke runs)")
-    p.add_argument("--dev-limit", type=int, help="use only the first N dev examples per task (default: --limit)")
-    p.add_argument("--lr", type=float, dest="learning_rate", help="override the card's learning rate")
-    p.add_argument("--epochs", type=float, help="override the card's epochs")
-    p.add_argument("--batch-size", type=int, help="override the card's (effective) batch size")
-    p.add_argument("--micro-batch-size", type=int, help="examples per forward pass; the batch is reached by gradient accumulation")
-    p.add_argument("--warmup-ratio", type=float, help="override the card's warm-up share of the steps")
-    p.add_argument("--eval-every", type=int, help="evaluate on English dev every N steps (default: the card's eval_every_steps)")
-    p.add_argument("--save-every", type=int, help="save resumable state every N steps (default: at every evaluation)")
-    p.add_argument("--patience", type=int, help="stop after N evaluations without improvement (default: the card's)")
-    p.add_argument("--max-length", type=int, help="override the card's max sequence length")
+    p.add_argument("--seed", type=seed_int, help="random seed (default: the card recipe's, 0)")
+    p.add_argument("--max-steps", type=positive_int, help="stop after N optimizer steps (the LR schedule is laid out over N; smoke runs)")
+    p.add_argument("--limit", type=positive_int, help="use only the first N training (and dev) examples per task (smoke runs)")
+    p.add_argument("--dev-limit", type=positive_int, help="use only the first N dev examples per task (default: --limit)")
+    p.add_argument("--lr", type=positive_float, dest="learning_rate", help="override the card's learning rate")
+    p.add_argument("--epochs", type=positive_float, help="override the card's epochs")
+    p.add_argument("--batch-size", type=batch_size, help="override the card's (effective) batch size")
+    p.add_argument("--micro-batch-size", type=batch_size, help="examples per forward pass; the batch is reached by gradient accumulation")
+    p.add_argument("--warmup-ratio", type=fraction, help="override the card's warm-up share of the steps")
+    p.add_argument("--eval-every", type=positive_int, help="evaluate on English dev every N steps (default: the card's eval_every_steps)")
+    p.add_argument("--save-every", type=positive_int, help="save resumable state every N steps (default: at every evaluation)")
+    p.add_argument("--patience", type=positive_int, help="stop after N evaluations without improvement (default: the card's)")
+    p.add_argument("--max-length", type=max_length, help="override the card's max sequence length")
     p.add_argument("--train-from", metavar="TASK/LANG/SPLIT",
                    help="stand-in training data from another card of the same format, e.g. xquad/en/test for squad")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default: cuda when available)")
@@ -89,8 +94,8 @@ def register(subparsers) -> None:
                                     "the best (mean) English dev score. Saves the encoder, heads/<task>.safetensors and lineage.json.")
     pi.add_argument("--tasks", action="append", required=True, metavar="TASK[,TASK...]",
                     help="intermediate task card(s): mnli, squad, hellaswag, ... (comma-separated or repeated)")
-    pi.add_argument("--cap", type=int, help="multi-task: cap each task's sampling weight at N examples (default: card protocol.multitask_cap)")
-    pi.add_argument("--dev-holdout", type=float, metavar="FRACTION",
+    pi.add_argument("--cap", type=positive_int, help="multi-task: cap each task's sampling weight at N examples (default: card protocol.multitask_cap)")
+    pi.add_argument("--dev-holdout", type=holdout, metavar="FRACTION",
                     help="single task: select on the last FRACTION of the training data instead of the dev split")
     _common(pi)
     pi.set_defaults(func=cmd_train_intermediate)
@@ -102,7 +107,7 @@ def register(subparsers) -> None:
     pt.add_argument("--task", required=True, help="target task card: xnli, pawsx, udpos, panx, xquad, mlqa, tydiqa")
     pt.add_argument("--train-split", default="train", choices=["train", "dev"],
                     help="English split to train on (default train; dev = a stand-in where no training set is available)")
-    pt.add_argument("--dev-holdout", type=float, metavar="FRACTION",
+    pt.add_argument("--dev-holdout", type=holdout, metavar="FRACTION",
                     help="select on the last FRACTION of the training split instead of the dev split")
     _common(pt)
     pt.set_defaults(func=cmd_train_target)

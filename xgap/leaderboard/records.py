@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
@@ -129,7 +131,23 @@ def parse_record(path: Path | str, data: bytes) -> dict:
         found = problems(rec, "result-record", str(path))
         if found:
             raise XgapError(found[0] + (f" (+{len(found) - 1} more)" if len(found) > 1 else ""))
+    bad = _non_finite(rec)
+    if bad:
+        raise XgapError(f"{path}: {bad}: not a finite number - fix: rerun that record (a NaN or infinite score is never shown)")
     return rec
+
+
+def _non_finite(rec: dict) -> Optional[str]:
+    """The first score field holding NaN or +-inf (JSON Schema's "number" lets them through)."""
+    if not math.isfinite(rec["primary_score"]):
+        return "primary_score"
+    for k, v in rec["metrics"].items():
+        if not math.isfinite(v):
+            return f"metrics.{k}"
+    for k, v in (rec.get("ci95") or {}).items():
+        if isinstance(v, list) and not all(isinstance(x, (int, float)) and math.isfinite(x) for x in v):
+            return f"ci95.{k}"
+    return None
 
 
 @dataclass
@@ -262,7 +280,16 @@ def read_submission(folder: Path, on_problem=None, cached: Optional[dict] = None
         sub.manifest_file = read_manifest_file(folder)
     except XgapError as exc:
         problem(str(exc))
+    mid = (sub.manifest_file or {}).get("manifest", {}).get("id")
+    if mid is not None and mid != sub.id:
+        problem(f"{folder / 'manifest.json'}: manifest id '{str(mid)[:80]}' differs from its folder '{sub.id}' - fix: move the "
+                "folder or correct the id (a record is shown under the submission whose folder holds it)")
+        sub.manifest_file = None
+    known = _known_tasks()
     for task, name, path in files:
+        if task not in known:
+            problem(f"{path}: unknown task '{task[:80]}' - fix: remove the folder or use one of {', '.join(sorted(known))}")
+            continue
         try:
             with open(path, "rb") as fh:
                 rec = parse_record(path, fh.read())
@@ -278,6 +305,14 @@ def read_submission(folder: Path, on_problem=None, cached: Optional[dict] = None
     if not clean:
         sub.fingerprint = None  # never cache a folder with problems: they are reported on every build
     return sub
+
+
+@lru_cache(maxsize=1)
+def _known_tasks() -> frozenset:
+    """Task names with a card (once per process: a store has many submission folders)."""
+    from ..cards import card_files
+
+    return frozenset(card_files())
 
 
 def submission_folders(root: Path | str) -> list[Path]:

@@ -36,11 +36,11 @@ def test_crash_before_rename_keeps_the_old_record(tmp_path, monkeypatch):
         raise OSError("simulated crash before rename")
 
     monkeypatch.setattr(os, "replace", boom)
-    with pytest.raises(OSError):
+    with pytest.raises(XgapError, match="cannot write"):
         store.write(_rec(score=10.0))
     monkeypatch.undo()
-    # The half-finished temp file is there, but the record is still the complete old one ...
-    assert [p.name for p in path.parent.iterdir() if p.name.endswith(".tmp")]
+    # The failed write removed its temp file, and the record is still the complete old one ...
+    assert not [p.name for p in path.parent.iterdir() if p.name.endswith(".tmp")]
     assert read_record(path)["primary_score"] == 70.0
     # ... and readers of the whole store skip the leftover.
     (sub,) = read_store(tmp_path)

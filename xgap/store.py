@@ -14,23 +14,64 @@ import contextlib
 import errno
 import hashlib
 import json
+import logging
 import os
+import re
 from pathlib import Path
 from typing import Iterator, Optional
 
 from .errors import ValidationFailed, XgapError
 from .validation import problems
 
+log = logging.getLogger("xgap")
+
+
+#: What a submission id, task name or language code may look like: these become folder and file
+#: names in the store, so nothing that could climb out of it ('/', '..', a leading dot) passes.
+_TMP = re.compile(r"\..+\.\d+\.tmp")
+_IDENT = re.compile(r"[a-z0-9][a-z0-9_.-]{0,99}")
+
+
+def safe_identifier(value, what: str) -> str:
+    """``value`` if it is safe as one path component of the store, else a one-line error.
+
+    The one place identifiers that become paths are checked (why: ``--langs x/../../esc`` once
+    wrote a predictions file outside ``--output``). Lower-case letters, digits, ``_ . -``; no
+    leading dot, no ``..``, at most 100 characters.
+    """
+    if not isinstance(value, str) or not _IDENT.fullmatch(value) or ".." in value:
+        shown = repr(value)[:60] + ("..." if len(repr(value)) > 60 else "")
+        raise XgapError(f"{what} {shown} is not a valid identifier - fix: use lower-case letters, digits, '_', '.', '-' "
+                        "(no '/', no '..', at most 100 characters)")
+    return value
+
+
+def _os_error(path: Path, exc: OSError) -> XgapError:
+    """A one-line error for a failed write: disk full, read-only store, permission."""
+    why = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is exceeded", errno.EROFS: "the file system is read-only",
+           errno.EACCES: "permission denied", errno.EPERM: "permission denied"}.get(exc.errno, exc.strerror or str(exc))
+    return XgapError(f"{path}: cannot write ({why}) - finished records are kept; free space or fix permissions, "
+                     "then rerun the same command to resume")
+
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so readers see either the old file or the whole new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write ``data`` to ``path`` so readers see either the old file or the whole new one.
+
+    A failed write (disk full, read-only, permission) removes its temp file and raises a one-line
+    :class:`XgapError`; the old file, if any, is untouched.
+    """
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise _os_error(path, exc) from None
     with contextlib.suppress(OSError):
         fd = os.open(path.parent, os.O_RDONLY)
         try:
@@ -39,9 +80,13 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             os.close(fd)
 
 
+def _json_bytes(obj) -> bytes:
+    return json.dumps(obj, ensure_ascii=False, indent=1, sort_keys=False).encode("utf-8")
+
+
 def atomic_write_json(path: Path, obj) -> str:
     """Atomically write ``obj`` as JSON; return the SHA-256 of the bytes written."""
-    data = json.dumps(obj, ensure_ascii=False, indent=1, sort_keys=False).encode("utf-8")
+    data = _json_bytes(obj)
     atomic_write_bytes(path, data)
     return hashlib.sha256(data).hexdigest()
 
@@ -60,10 +105,13 @@ class ResultStore:
 
     # ---------------------------------------------------------------- paths
     def record_path(self, submission: str, task: str, lang: str) -> Path:
-        return self.root / submission / task / f"{lang}.json"
+        return self._folder(submission, task) / f"{safe_identifier(lang, 'language')}.json"
 
     def predictions_path(self, submission: str, task: str, lang: str) -> Path:
-        return self.root / submission / task / f"{lang}.predictions.json"
+        return self._folder(submission, task) / f"{safe_identifier(lang, 'language')}.predictions.json"
+
+    def _folder(self, submission: str, task: str) -> Path:
+        return self.root / safe_identifier(submission, "submission id") / safe_identifier(task, "task")
 
     # ---------------------------------------------------------------- locking
     @contextlib.contextmanager
@@ -87,6 +135,7 @@ class ResultStore:
             fh.truncate()
             fh.write(f"pid {os.getpid()}")
             fh.flush()
+            self.remove_stale_temp_files()
             yield self
         finally:
             with contextlib.suppress(OSError):
@@ -94,18 +143,41 @@ class ResultStore:
                 fh.truncate()
             fh.close()
 
+    def remove_stale_temp_files(self) -> int:
+        """Delete temp files a killed or failed writer left behind (``.<name>.<pid>.tmp``).
+
+        Called with the lock held, so no other xgap process is writing into the store: every
+        temp file here is stale. Returns how many were removed.
+        """
+        n = 0
+        for folder, _dirs, files in os.walk(self.root):
+            for name in files:
+                if _TMP.fullmatch(name):
+                    with contextlib.suppress(OSError):
+                        os.unlink(os.path.join(folder, name))
+                        n += 1
+        return n
+
     # ---------------------------------------------------------------- writing
     def write(self, record: dict, predictions: Optional[dict] = None) -> Path:
-        """Validate and atomically write one record (and its predictions sidecar first)."""
+        """Validate, then atomically write one record (its predictions sidecar first).
+
+        Nothing is written before the record (with the sidecar's hash in it) has passed the
+        schema and its identifiers are safe path components; the sidecar goes to disk before the
+        record, so a record's presence still means its sidecar is complete.
+        """
         sub, task, lang = record["submission"], record["task"], record["language"]
+        path = self.record_path(sub, task, lang)
+        data = None
         if predictions is not None:
             sidecar = self.predictions_path(sub, task, lang)
-            digest = atomic_write_json(sidecar, predictions)
-            record = dict(record, predictions={"file": sidecar.name, "sha256": digest})
-        path = self.record_path(sub, task, lang)
+            data = _json_bytes(predictions)
+            record = dict(record, predictions={"file": sidecar.name, "sha256": hashlib.sha256(data).hexdigest()})
         found = problems(record, "result-record", str(path))
         if found:
             raise ValidationFailed(found)
+        if data is not None:
+            atomic_write_bytes(sidecar, data)
         atomic_write_json(path, record)
         return path
 
@@ -115,23 +187,29 @@ class ResultStore:
         return read_record(path)
 
     def find(self, submission: str, task: str, lang: str) -> Optional[dict]:
+        """The stored record, or None when it is absent, invalid, or its sidecar is missing/changed
+        (all three are recomputed by the run; `xgap validate` reports them)."""
         path = self.record_path(submission, task, lang)
         if not path.exists():
             return None
         try:
-            return read_record(path)
+            record = read_record(path)
         except XgapError:
-            return None  # recomputed by the run; `xgap validate` reports it
+            return None
+        problem = sidecar_problem(record, path)
+        if problem:
+            log.info("%s; recomputing", problem)
+            return None
+        return record
 
     def load_predictions(self, record: dict, record_path: Path) -> Optional[dict]:
         meta = record.get("predictions")
         if not meta:
             return None
-        side = record_path.parent / meta["file"]
-        data = side.read_bytes()
-        if hashlib.sha256(data).hexdigest() != meta["sha256"]:
-            raise XgapError(f"{side}: predictions file does not match the hash in {record_path} - rerun that record")
-        return json.loads(data)
+        problem = sidecar_problem(record, record_path)
+        if problem:
+            raise XgapError(f"{problem} - fix: rerun that record (xgap run recomputes it)")
+        return json.loads((record_path.parent / meta["file"]).read_bytes())
 
     def iter_records(self, submission: Optional[str] = None) -> Iterator[tuple[Path, dict]]:
         """All valid records (sorted by path); invalid ones raise naming their path."""
@@ -142,6 +220,30 @@ class ResultStore:
             if path.parent.name in ("_manifests",) or path.name == "manifest.json":
                 continue
             yield path, read_record(path)
+
+
+def sidecar_problem(record: dict, record_path: Path) -> Optional[str]:
+    """Why ``record``'s predictions sidecar cannot be trusted (missing, renamed, changed), or None.
+
+    The record binds its sidecar by name and SHA-256 (``predictions.file``/``sha256``); the name
+    must be the store's own ``<lang>.predictions.json`` beside the record, never a path. Records
+    without a ``predictions`` entry (older or reported ones) have nothing to check.
+    """
+    meta = record.get("predictions")
+    if not meta:
+        return None
+    side = Path(record_path).parent / f"{Path(record_path).stem}.predictions.json"
+    if meta.get("file") != side.name:
+        return f"{record_path}: predictions.file {str(meta.get('file'))[:60]!r} is not the record's sidecar {side.name!r}"
+    try:
+        data = side.read_bytes()
+    except FileNotFoundError:
+        return f"{side}: predictions file missing (the record {record_path} needs it)"
+    except OSError as exc:
+        return f"{side}: unreadable predictions file ({exc.strerror})"
+    if hashlib.sha256(data).hexdigest() != meta.get("sha256"):
+        return f"{side}: predictions file does not match the sha256 in {record_path} (changed or truncated)"
+    return None
 
 
 def read_record(path: Path) -> dict:

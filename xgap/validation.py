@@ -172,6 +172,12 @@ def validate_paths(paths: Iterable[str | Path]) -> list[str]:
                 load_card_file(f)  # resolves include: and validates the resolved card
             else:
                 check(doc, kind, str(f))
+                if kind == "result-record":
+                    from .store import sidecar_problem
+
+                    side = sidecar_problem(doc, f)
+                    if side:
+                        out.append(f"{side} - fix: rerun that record (xgap run recomputes it)")
         except ValidationFailed as exc:
             out.extend(exc.problems)
         except XgapError as exc:

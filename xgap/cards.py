@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -119,8 +120,8 @@ class Card:
             src = code if isinstance(e, str) else e.get("source", code)
             if lang in (code, src):
                 return code, src
-        if self.format == "bitext-retrieval":
-            return lang, lang
+        if self.format == "bitext-retrieval" and re.fullmatch(r"[a-z]{2,3}", lang or ""):
+            return lang, lang  # a language code only: it becomes a file name in the store
         raise XgapError(
             f"task '{self.name}' has no language '{lang}' - fix: use one of {', '.join(self.languages)} "
             f"(or add a line to {self.path})"

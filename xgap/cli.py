@@ -68,7 +68,7 @@ def cmd_data_check(args) -> int:
     from .data.examples import Bitext, MiningCorpus, QAExample, TaggedSentence, TextExample
 
     card = load_card(args.task)
-    langs = args.lang or card.languages
+    langs = list(dict.fromkeys(args.lang)) if args.lang else card.languages
     split = args.split or card.eval_split
     rows = [("task", "lang", "split", "examples", "details", "origin")]
     for lang in langs:

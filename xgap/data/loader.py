@@ -128,7 +128,11 @@ def load_examples(task, lang: str, split: Optional[str] = None, data_dir=None, a
         if files:
             examples = _read_local(card, code, files)
             origin = "local:" + ",".join(str(f) for f in files)
-            return ExampleSet(card.name, code, split, card.format, examples, origin, files_fingerprint(files))
+            es = ExampleSet(card.name, code, split, card.format, examples, origin, files_fingerprint(files))
+            if len(es) == 0:  # a score over nothing is no score (empty or truncated files)
+                raise XgapError(f"task '{card.name}' language '{code}' split '{split}': {', '.join(str(f) for f in files)[:300]} "
+                                "hold no examples - fix: restore the files (or remove them to fall back to the hub)")
+            return es
         tried = _describe_local(card, code, source, split, root)
     if not allow_hub or "hub" not in card.sources:
         raise XgapError(

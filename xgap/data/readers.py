@@ -31,21 +31,43 @@ def read_tatoeba(source_file: Path, english_file: Path) -> Bitext:
 
 
 def read_squad_json(path: Path) -> list[QAExample]:
-    """SQuAD v1.1 JSON (``data -> paragraphs -> qas -> answers``): XQuAD, MLQA, TyDiQA-GoldP."""
+    """SQuAD v1.1 JSON (``data -> paragraphs -> qas -> answers``): XQuAD, MLQA, TyDiQA-GoldP.
+
+    Every level is checked: a file of another shape is one error naming the file and the JSON
+    position (``data[3].paragraphs[0].context``), never a traceback.
+    """
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise XgapError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     except ValueError as exc:
-        raise XgapError(f"{path}: invalid JSON ({exc})") from None
+        raise XgapError(f"{path}: invalid JSON ({str(exc)[:160]})") from None
     if not isinstance(doc, dict) or "data" not in doc:
         raise XgapError(f"{path}: not SQuAD v1.1 JSON (no top-level 'data')")
+
+    def need(obj, key, kind, where):
+        v = obj.get(key) if isinstance(obj, dict) else None
+        if not isinstance(v, kind) or isinstance(v, bool):
+            want = {list: "a list", dict: "an object", str: "a string", int: "a whole number"}.get(kind, kind.__name__)
+            got = type(v).__name__ if isinstance(obj, dict) and key in obj else "nothing"
+            raise XgapError(f"{path}: {where + '.' if where else ''}{key}: expected {want}, got {got} - fix: the file must follow the SQuAD v1.1 layout")
+        return v
+
     out = []
-    for article in doc["data"]:
-        title = article.get("title", "")
-        for para in article["paragraphs"]:
-            ctx = para["context"]
-            for qa in para["qas"]:
-                answers = tuple(Answer(text=a["text"], start=int(a["answer_start"])) for a in qa.get("answers", []))
-                out.append(QAExample(id=str(qa["id"]), context=ctx, question=qa["question"], answers=answers, title=title))
+    for i, article in enumerate(need(doc, "data", list, "")):
+        at = f"data[{i}]"
+        title = article.get("title", "") if isinstance(article, dict) else ""
+        for j, para in enumerate(need(article, "paragraphs", list, at)):
+            pt = f"{at}.paragraphs[{j}]"
+            ctx = need(para, "context", str, pt)
+            for k, qa in enumerate(need(para, "qas", list, pt)):
+                qt = f"{pt}.qas[{k}]"
+                answers = []
+                for m, a in enumerate(need(qa, "answers", list, qt) if isinstance(qa, dict) and "answers" in qa else []):
+                    answers.append(Answer(text=need(a, "text", str, f"{qt}.answers[{m}]"), start=need(a, "answer_start", int, f"{qt}.answers[{m}]")))
+                if not isinstance(qa.get("id"), (str, int)) or isinstance(qa.get("id"), bool):
+                    need(qa, "id", str, qt)
+                out.append(QAExample(id=str(qa["id"]), context=ctx, question=need(qa, "question", str, qt), answers=tuple(answers), title=str(title)))
     return out
 
 

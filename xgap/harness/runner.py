@@ -160,7 +160,12 @@ def plan_from_args(args, submission: Optional[str] = None) -> RunPlan:
         tasks = list(per_task_models)
     else:
         raise XgapError("no tasks given - fix: pass --tasks xnli,tatoeba,... (see xgap tasks list)")
-    langs = [l.strip() for l in args.langs.split(",")] if args.langs else None
+    langs = None
+    if args.langs is not None:  # checked against the cards (below) before any model, data or network is touched
+        langs = list(dict.fromkeys(l.strip() for l in args.langs.split(",") if l.strip()))
+        if not langs:
+            raise XgapError(f"--langs {args.langs[:40]!r}: no language codes - fix: pass e.g. --langs en,de (or leave it out for all)")
+    unused = set(langs or ())
     plans = []
     for t in tasks:
         card = load_card(t)
@@ -176,14 +181,21 @@ def plan_from_args(args, submission: Optional[str] = None) -> RunPlan:
             task_langs = []
             for l in langs:
                 try:
-                    task_langs.append(card.resolve_language(l)[0])
+                    code = card.resolve_language(l)[0]
                 except XgapError:
-                    log.info("%s: no language '%s' in this task; skipped", t, l)
+                    log.info("%s: no language '%s' in this task; skipped", t, l[:40])
+                    continue
+                unused.discard(l)
+                if code not in task_langs:  # 'de' and 'deu' are one language: evaluated and written once
+                    task_langs.append(code)
             if not task_langs:
                 raise XgapError(f"task '{t}' has none of the languages {','.join(langs)} - fix: use some of {', '.join(card.languages)}")
         lm = dict(label_maps.get("*", {}))
         lm.update(label_maps.get(t, {}))
         plans.append(TaskPlan(t, ref, task_langs, lm or None, finetune.get(t)))
+    if unused:
+        shown = ", ".join(repr(l[:40]) for l in sorted(unused)[:5])
+        raise XgapError(f"--langs: {shown} is not a language of {', '.join(tasks)} - fix: use codes from `xgap tasks show TASK`")
     if args.submission_id:
         sub = args.submission_id
     elif manifest:

@@ -25,11 +25,13 @@ def _mismatch_error(msg: str):
     return ParameterMismatch(msg)
 
 
-def _available_ref(model: dict):
-    """A loadable :class:`ModelRef` for the manifest's model, or (None, why) when it is not here."""
+def _available_ref(model: dict, trust: bool = False):
+    """A loadable :class:`ModelRef` for the manifest's model, or (None, why) when it is not here.
+
+    ``trust`` (run the checkpoint's own code) is the operator's ``--trust-remote-code``; the
+    manifest cannot ask for it (its schema refuses ``trust_remote_code: true``)."""
     from .harness.models import ModelRef, checkpoint_dir
 
-    trust = bool(model.get("trust_remote_code", False))
     if model.get("path"):
         ref = ModelRef(model["path"], None, trust)
         return (ref, None) if ref.is_local else (None, f"local folder {model['path']} does not exist here")
@@ -43,7 +45,7 @@ def _available_ref(model: dict):
     return ref, None
 
 
-def check_submission(path, count: bool = True) -> list:
+def check_submission(path, count: bool = True, trust_remote_code: bool = False) -> list:
     """Validate ``path`` and (if possible) count its parameters; return the report lines."""
     from .cards import card_files, load_card
     from .errors import XgapError
@@ -67,7 +69,7 @@ def check_submission(path, count: bool = True) -> list:
                  f"{', '.join(doc.get('tasks') or {}) or ('as published' if doc.get('reported') else 'none listed')}")
     claimed = doc.get("claimed_parameters")
     where = next(f"{k} {doc['model'][k]}" for k in ("path", "package", "hub") if doc["model"].get(k))
-    ref, why = _available_ref(doc["model"]) if count else (None, "counting skipped (--no-count)")
+    ref, why = _available_ref(doc["model"], trust_remote_code) if count else (None, "counting skipped (--no-count)")
     if ref is None:
         run = "shown as the published size (reported, not verified)" if doc.get("reported") else \
             "counted from the weights when `xgap run` loads the model; a claim more than 1% off stops the run"
@@ -92,7 +94,7 @@ def check_submission(path, count: bool = True) -> list:
 
 def cmd_submit_check(args) -> int:
     for f in args.files:
-        for line in check_submission(f, count=not args.no_count):
+        for line in check_submission(f, count=not args.no_count, trust_remote_code=args.trust_remote_code):
             print(line)
     return 0
 
@@ -106,4 +108,5 @@ def register(subparsers) -> None:
                                     "available offline (>1%% off the claim: exit 1).")
     c.add_argument("files", nargs="+", metavar="FILE", help="submissions/<id>.yaml")
     c.add_argument("--no-count", action="store_true", help="validate only; do not load the model to count parameters")
+    c.add_argument("--trust-remote-code", action="store_true", help="allow the checkpoint's own Python code when counting (off by default)")
     c.set_defaults(func=cmd_submit_check)

@@ -38,7 +38,8 @@ def source_ref(variant: EncoderVariant) -> ModelRef:
     if path and not Path(path).expanduser().is_dir():
         raise XgapError(f"encoder '{variant.name}': model folder '{path}' does not exist - fix: give an existing checkpoint "
                         f"folder as path:, or a hub id as hub:")
-    return ref_from_manifest_model(variant.spec)
+    # An experiment spec is the operator's own file (unlike a submitted manifest): its opt-in counts.
+    return ref_from_manifest_model(variant.spec, bool(variant.spec.get("trust_remote_code", False)))
 
 
 def identity(variant: EncoderVariant) -> str:

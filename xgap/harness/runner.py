@@ -79,8 +79,9 @@ def package_model_dir(package: str) -> str:
     raise XgapError(f"package '{package}' has no model/config.json")
 
 
-def ref_from_manifest_model(model: dict) -> ModelRef:
-    trust = bool(model.get("trust_remote_code", False))
+def ref_from_manifest_model(model: dict, trust: bool = False) -> ModelRef:
+    """The manifest's model; ``trust`` (remote code) comes from the operator's command line only,
+    never from the manifest (the schema refuses ``trust_remote_code: true`` there)."""
     if model.get("path"):
         return ModelRef(model["path"], None, trust)
     if model.get("package"):
@@ -134,11 +135,11 @@ def plan_from_args(args, submission: Optional[str] = None) -> RunPlan:
         check(manifest, "submission", submission)
         if manifest.get("reported"):
             raise XgapError(f"{submission}: a reported submission holds published figures only - use xgap import-reported")
-        default_ref = ref_from_manifest_model(manifest["model"])
+        default_ref = ref_from_manifest_model(manifest["model"], args.trust_remote_code)
         for task, spec in (manifest.get("tasks") or {}).items():
             if spec.get("checkpoint"):
                 cp = spec["checkpoint"]
-                per_task_models[task] = ModelRef(cp, spec.get("revision"), default_ref.trust_remote_code)
+                per_task_models[task] = ModelRef(cp, spec.get("revision"), args.trust_remote_code)
             if spec.get("finetune"):
                 finetune[task] = spec["finetune"]
             if spec.get("label_map"):

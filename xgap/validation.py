@@ -46,6 +46,15 @@ def _field_path(err) -> str:
     return "".join(parts) or "(top level)"
 
 
+def _short(x) -> str:
+    """A bounded ``repr`` (why: a message must never serialise an attacker-sized value)."""
+    import reprlib
+
+    r = reprlib.Repr()
+    r.maxstring, r.maxother, r.maxlevel, r.maxlist, r.maxdict = 60, 60, 2, 4, 4
+    return r.repr(x)
+
+
 def _hint(err) -> str:
     fix = err.schema.get("x-fix") if isinstance(err.schema, dict) else None
     v = err.validator
@@ -57,15 +66,15 @@ def _hint(err) -> str:
     if v == "additionalProperties":
         allowed = sorted(err.schema.get("properties", {}))
         extra = [k for k in err.instance if k not in err.schema.get("properties", {})] if isinstance(err.instance, dict) else []
-        what = f"unknown key{'s' if len(extra) > 1 else ''} {', '.join(repr(k) for k in extra)}"
+        what = f"unknown key{'s' if len(extra) > 1 else ''} {', '.join(_short(k) for k in extra[:5])}"
         return what, f"remove it or use one of: {', '.join(allowed)}" if allowed else "remove it"
     if v == "enum":
-        return f"{err.instance!r} is not allowed", fix or f"use one of: {', '.join(map(str, err.validator_value))}"
+        return f"{_short(err.instance)} is not allowed", fix or f"use one of: {', '.join(map(str, err.validator_value))}"
     if v == "const":
-        return f"{err.instance!r} is not allowed", fix or f"use {err.validator_value!r}"
+        return f"{_short(err.instance)} is not allowed", fix or f"use {err.validator_value!r}"
     if v == "type":
         want = err.validator_value if isinstance(err.validator_value, str) else " or ".join(err.validator_value)
-        return f"expected {want}, got {type(err.instance).__name__} {err.instance!r}"[:160], fix or f"give a {want}"
+        return f"expected {want}, got {type(err.instance).__name__} {_short(err.instance)}"[:160], fix or f"give a {want}"
     if v == "uniqueItems":
         seen, dup = set(), None
         for x in err.instance:
@@ -74,11 +83,11 @@ def _hint(err) -> str:
                 dup = x
                 break
             seen.add(key)
-        return f"duplicate item {dup!r}", fix or "remove the duplicate"
+        return f"duplicate item {_short(dup)}", fix or "remove the duplicate"
     if v in ("minItems", "minProperties"):
         return "is empty" if not err.instance else f"has too few items ({len(err.instance)})", fix or "add items"
     if v == "pattern":
-        return f"{err.instance!r} does not match the expected form", fix or f"match the pattern {err.validator_value}"
+        return f"{_short(err.instance)} does not match the expected form", fix or f"match the pattern {err.validator_value}"
     if v in ("oneOf", "anyOf"):
         subs = list(err.context or [])
         deeper = [e for e in subs if len(list(e.absolute_path)) > len(list(err.absolute_path))]
@@ -90,7 +99,7 @@ def _hint(err) -> str:
             return (f"missing required field {' or '.join(repr(n) for n in names)}",
                     fix or f"add '{names[0]}'" + (" (a list of label strings in canonical order)" if names and names[0] == "labels" else ""))
         hinted = [e for e in subs if isinstance(e.schema, dict) and e.schema.get("x-fix")]
-        shown = json.dumps(err.instance, ensure_ascii=False)[:80]
+        shown = _short(err.instance)
         return f"{shown} is not a valid value", fix or (hinted[0].schema["x-fix"] if hinted else "see the schema for the allowed forms")
     return err.message[:200], fix or "see the schema"
 
@@ -109,7 +118,7 @@ def problems(document, kind: str, filename: str) -> list[str]:
         else:
             target = err
         what, fix = _hint(target)
-        out.append(f"{filename}: {_field_path(target)}: {what} - fix: {fix}")
+        out.append(f"{filename}: {_field_path(target)[:120]}: {what[:240]} - fix: {fix[:240]}")
     return list(dict.fromkeys(out))
 
 
@@ -158,8 +167,10 @@ def validate_paths(paths: Iterable[str | Path]) -> list[str]:
     for f in iter_documents(paths):
         try:
             if f.suffix == ".json":
+                from .yamlio import read_document_text
+
                 try:
-                    doc = json.loads(f.read_text(encoding="utf-8"))
+                    doc = json.loads(read_document_text(f))
                 except json.JSONDecodeError as exc:
                     out.append(f"{f}:{exc.lineno}:{exc.colno}: invalid JSON ({exc.msg}) - fix: correct the syntax at that position")
                     continue

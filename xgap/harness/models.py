@@ -83,6 +83,10 @@ def _explain_load_error(ref: ModelRef, exc: Exception) -> XgapError:
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     where = f"local folder {ref.path}" if ref.is_local else f"hub id '{ref.name}'" + (f"@{ref.revision}" if ref.revision else "")
     hint = "" if ref.is_local else " (offline? pass a local checkpoint folder instead)"
+    if "custom code" in first or "trust_remote_code" in first:
+        hint = " - it ships its own Python code, which xgap does not run; fix: use a checkpoint of a built-in architecture, " \
+               "or (only if you trust its code) pass --trust-remote-code on the command line"
+        first = first.split(". You can inspect")[0]
     return XgapError(f"cannot load model from {where}: {first}{hint}")
 
 

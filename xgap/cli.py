@@ -7,6 +7,7 @@ instantly, so torch/transformers/datasets are imported inside the handlers that 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
 import os
@@ -295,6 +296,15 @@ def main(argv=None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # a full disk or read-only folder outside the store's own writes: still one line
+        if exc.errno not in _ENVIRONMENT_ERRNOS:
+            raise
+        print(f"xgap: {exc.filename or 'write'}: {exc.strerror} - free space or fix permissions, then rerun", file=sys.stderr)
+        return 2
+
+
+#: OSErrors caused by the machine, not by a bug: reported as one line by :func:`main`.
+_ENVIRONMENT_ERRNOS = frozenset({errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT})
 
 
 if __name__ == "__main__":

@@ -45,6 +45,10 @@ def load_reference(path) -> dict:
     sources = doc.get("sources") or {}
     if not isinstance(sources, dict):
         raise _fail(path, "sources", "expected a mapping of source ids to {cite, note}", "give each source a cite:")
+    for sid, src in sources.items():
+        for key in ("cite", "note"):
+            if isinstance(src, dict) and key in src and not isinstance(src[key], str):
+                raise _fail(path, f"sources.{sid}.{key}", f"expected a string, got {type(src[key]).__name__}", f"write {key}: as one string")
     for i, m in enumerate(doc["models"]):
         where = f"models[{i}]"
         if not isinstance(m, dict):
@@ -52,6 +56,20 @@ def load_reference(path) -> dict:
         for key in ("id", "name", "scores", "source"):
             if key not in m:
                 raise _fail(path, where, f"missing required field '{key}'", f"add '{key}'")
+        for key in ("id", "name", "source", "hub", "base_encoder", "params_source"):
+            if key in m and not isinstance(m[key], str):
+                raise _fail(path, f"{where}.{key}", f"expected a string, got {type(m[key]).__name__}", f"write {key}: as one string")
+        inter = m.get("intermediate", "none")
+        if not (isinstance(inter, str) or (isinstance(inter, list) and inter and all(isinstance(x, str) for x in inter))):
+            raise _fail(path, f"{where}.intermediate", f"expected a string or a list of strings, got {type(inter).__name__}",
+                        "name the intermediate task(s), or 'none'")
+        from .errors import XgapError
+        from .store import safe_identifier
+
+        try:
+            safe_identifier(m["id"], "id")
+        except XgapError as exc:
+            raise _fail(path, f"{where}.id", str(exc).split(" - fix")[0], "lower-case letters, digits, '_', '.', '-' (it names a folder)") from None
         if not isinstance(m["scores"], dict) or not m["scores"]:
             raise _fail(path, f"{where}.scores", "expected a mapping of task -> score", "e.g. scores: {xnli: 65.4}")
         for t, v in m["scores"].items():

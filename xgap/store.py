@@ -119,9 +119,12 @@ class ResultStore:
         """Exclusive lock on the store for the duration of a run (fails fast if held)."""
         import fcntl
 
-        self.root.mkdir(parents=True, exist_ok=True)
         path = self.root / ".lock"
-        fh = open(path, "a+")
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            fh = open(path, "a+")
+        except OSError as exc:
+            raise _os_error(path, exc) from None
         try:
             try:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)

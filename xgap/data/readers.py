@@ -62,8 +62,11 @@ def read_squad_json(path: Path) -> list[QAExample]:
             ctx = need(para, "context", str, pt)
             for k, qa in enumerate(need(para, "qas", list, pt)):
                 qt = f"{pt}.qas[{k}]"
+                if not isinstance(qa, dict):
+                    raise XgapError(f"{path}: {qt}: expected an object with id, question, answers, got {type(qa).__name__} "
+                                    "- fix: the file must follow the SQuAD v1.1 layout")
                 answers = []
-                for m, a in enumerate(need(qa, "answers", list, qt) if isinstance(qa, dict) and "answers" in qa else []):
+                for m, a in enumerate(need(qa, "answers", list, qt) if "answers" in qa else []):
                     answers.append(Answer(text=need(a, "text", str, f"{qt}.answers[{m}]"), start=need(a, "answer_start", int, f"{qt}.answers[{m}]")))
                 if not isinstance(qa.get("id"), (str, int)) or isinstance(qa.get("id"), bool):
                     need(qa, "id", str, qt)

@@ -289,7 +289,8 @@ def main(argv=None) -> int:
     try:
         return int(args.func(args) or 0)
     except XgapError as exc:
-        print(f"xgap: {exc}", file=sys.stderr)
+        msg = str(exc)  # bounded: a message must never echo attacker-sized input in full
+        print(f"xgap: {msg if len(msg) <= 2000 else msg[:2000] + ' [...]'}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("xgap: interrupted - finished records are kept; rerun the same command to resume", file=sys.stderr)

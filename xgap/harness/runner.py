@@ -203,8 +203,9 @@ def plan_from_args(args, submission: Optional[str] = None) -> RunPlan:
         sub = manifest["id"]
     else:
         sub = slug(default_ref.name if default_ref else plans[0].model.name)
-    if not re.match(r"^[a-z0-9][a-z0-9_.-]*$", sub):
-        raise XgapError(f"submission id '{sub}' must be lower-case letters, digits, '.', '_' or '-'")
+    from ..store import safe_identifier
+
+    safe_identifier(sub, "submission id")  # checked here too, so a bad --submission-id stops before any work
     return RunPlan(
         submission=sub, tasks=plans, manifest=manifest, dtype=args.dtype or (manifest or {}).get("model", {}).get("dtype", "float32"),
         batch_tokens=args.batch_tokens, bootstrap=args.bootstrap, seed=args.seed,

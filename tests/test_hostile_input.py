@@ -385,6 +385,18 @@ def test_fifo_named_card_is_refused_without_blocking(tmp_path, capsys):
     assert time.perf_counter() - t0 < 5
 
 
+@pytest.mark.parametrize("name", ["config.json", "tokenizer.json"])
+def test_fifo_in_a_checkpoint_is_refused_without_blocking(tmp_path, name):
+    from xgap.harness.models import ModelRef, load_model, load_tokenizer
+
+    ck = copy_checkpoint(tmp_path)
+    (ck / name).unlink()
+    os.mkfifo(ck / name)
+    for load in (lambda r: load_model(r, "AutoModelForSequenceClassification"), load_tokenizer):
+        with pytest.raises(XgapError, match="not a regular file"):
+            load(ModelRef(str(ck)))
+
+
 # ============================================================================ 6. sidecar integrity
 def test_resume_and_validate_notice_a_missing_or_changed_sidecar(tmp_path, capsys):
     store = ResultStore(tmp_path)

@@ -101,6 +101,7 @@ def load_tokenizer(ref: ModelRef):
     from transformers import AutoTokenizer
 
     folder = checkpoint_dir(ref)
+    refuse_special_files(folder)
     if folder is not None and not any((folder / f).is_file() for f in TOKENIZER_FILES):
         raise XgapError(f"{folder}: no tokenizer files ({', '.join(TOKENIZER_FILES[:3])}, ...) in the checkpoint - fix: "
                         "save the tokenizer the model was trained with into that folder (tokenizer.save_pretrained)")
@@ -116,6 +117,20 @@ def load_tokenizer(ref: ModelRef):
     return tok
 
 
+def refuse_special_files(folder: Optional[Path]) -> None:
+    """A checkpoint folder may hold only files and folders: a FIFO or device named like a
+    checkpoint file would block or stream forever when transformers opens it."""
+    if folder is None:
+        return
+    try:
+        entries = list(os.scandir(folder))
+    except OSError as exc:
+        raise XgapError(f"{folder}: cannot list the checkpoint folder ({exc.strerror})") from None
+    for e in entries:
+        if not (e.is_file() or e.is_dir()):
+            raise XgapError(f"{e.path}: not a regular file (a FIFO, device or broken link) in the checkpoint - fix: remove it")
+
+
 def _num(v):
     return v if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
@@ -128,13 +143,15 @@ def check_config_limits(ref: ModelRef) -> None:
     transformers' own download path only (nothing is allocated before its config is here).
     """
     folder = checkpoint_dir(ref)
+    refuse_special_files(folder)
     cfg_file = folder / "config.json" if folder is not None else None
-    if cfg_file is None or not cfg_file.is_file():
+    if cfg_file is None or not os.path.lexists(cfg_file):
         return
-    if cfg_file.stat().st_size > MAX_CONFIG_BYTES:
-        raise XgapError(f"{cfg_file}: {cfg_file.stat().st_size:,} bytes is too large for a model config (limit {MAX_CONFIG_BYTES:,})")
+    from ..yamlio import read_document_bytes
+
+    data = read_document_bytes(cfg_file, MAX_CONFIG_BYTES)  # a regular file of sane size (a FIFO would hang transformers)
     try:
-        cfg = json.loads(cfg_file.read_bytes())
+        cfg = json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise XgapError(f"{cfg_file}: not valid JSON ({str(exc)[:120]}) - fix: restore the checkpoint's config.json") from None
     stack = [cfg] if isinstance(cfg, dict) else []

@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from _tiny_models import checkpoint
+
 from xgap.cli import main
 from xgap.errors import XgapError
 from xgap.leaderboard.records import read_submission
@@ -89,7 +89,12 @@ def test_config_declaring_more_or_fewer_layers_than_the_weights_is_an_error(tmp_
 
 
 def test_pooler_may_be_missing_only_by_explicit_opt_in(tmp_path):
-    from xgap.harness.models import UNUSED_POOLER, ModelRef, load_model, parameter_counts
+    from xgap.harness.models import (
+        UNUSED_POOLER,
+        ModelRef,
+        load_model,
+        parameter_counts,
+    )
 
     ck = checkpoint("token-classification", ("A", "B"))  # saved without a pooler
     ref = ModelRef(str(ck))

@@ -77,5 +77,5 @@ def register(subparsers) -> None:
     p.add_argument("--site", default="site", help="where the static site goes (default: site/)")
     p.add_argument("--reported", help="published figures YAML (default: ../shared/reference/published-xtreme.yaml beside the data)")
     p.add_argument("--tasks", default="tatoeba", help="retrieval targets to evaluate (default: tatoeba)")
-    p.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32")
+    p.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32", help="float32 (default) or the bf16 fast path")
     p.set_defaults(func=cmd_demo)

@@ -285,6 +285,9 @@ EXTRA_COMMANDS: list[str] = ["leaderboard.commands", "grid.commands", "reported"
 def setup_logging(quiet: bool, verbose: bool) -> None:
     level = logging.WARNING if quiet else (logging.DEBUG if verbose else logging.INFO)
     logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
+    # faiss logs which SIMD build it tried ("Could not load library with AVX2 support ...") at INFO
+    # on every import; that is an implementation detail, not news for the user.
+    logging.getLogger("faiss.loader").setLevel(logging.DEBUG if verbose else logging.WARNING)
     if quiet:
         os.environ["XGAP_QUIET"] = "1"
         os.environ.setdefault("TQDM_DISABLE", "1")

@@ -88,13 +88,31 @@ def ref_from_manifest_model(model: dict) -> ModelRef:
     return ModelRef(model["hub"], model.get("revision"), trust)
 
 
+#: Folder names that say nothing about the model (``<package>/model``, ``run/checkpoint-best``):
+#: a submission is named after the first parent folder that does.
+GENERIC_FOLDERS = {"model", "models", "checkpoint", "checkpoint-best", "checkpoint-last", "best", "final", "weights", "output", "hf"}
+
+
 def slug(name: str) -> str:
-    base = Path(name.rstrip("/")).name if Path(name).expanduser().exists() else name.replace("/", "--")
+    """The default submission id of a ``--model`` run: the hub id, or the folder's meaningful name."""
+    path = Path(name.rstrip("/")).expanduser()
+    if path.exists():
+        path = path.resolve()
+        while path.name.lower() in GENERIC_FOLDERS and path.parent != path:
+            path = path.parent
+        base = path.name
+    else:
+        base = name.replace("/", "--")
     s = re.sub(r"[^a-z0-9_.-]+", "-", base.lower()).strip("-.")
     return s or "model"
 
 
 # ------------------------------------------------------------------------------ planning
+def _looks_like_path(name: str) -> bool:
+    """A model argument that can only be a folder (hub ids are ``name`` or ``org/name``)."""
+    return name.startswith(("/", ".", "~")) or name.count("/") > 1 or name.endswith("/") or (os.sep != "/" and os.sep in name)
+
+
 def _parse_label_maps(items: list[str]) -> dict[str, dict]:
     out: dict[str, dict] = {}
     flat = []
@@ -169,8 +187,9 @@ def plan_from_args(args, submission: Optional[str] = None) -> RunPlan:
         ref = per_task_models.get(t, default_ref)
         if ref is None:
             raise XgapError(f"no model for task '{t}' - fix: pass --model MODEL or --model {t}=PATH")
-        if not ref.is_local and "/" not in ref.name and not Path(ref.name).exists() and os.sep in ref.name:
-            raise XgapError(f"model folder '{ref.name}' does not exist")
+        if not ref.is_local and _looks_like_path(ref.name):
+            raise XgapError(f"model folder '{ref.name}' does not exist - fix: pass the folder holding config.json and the "
+                            f"weights, or a hub id like org/name")
         task_langs = None
         if langs:
             task_langs = []

@@ -235,6 +235,7 @@ def plan_jobs(plan: RunPlan, store: ResultStore, group_size: Optional[int] = Non
     from ..evaluators.base import RESULTS_VERSION, EvalContext
     from .jobs import Job, load_for
     from .models import weights_hash
+    from .progress import work_of
 
     jobs, outcomes = [], []
     for tp in plan.tasks:
@@ -246,7 +247,7 @@ def plan_jobs(plan: RunPlan, store: ResultStore, group_size: Optional[int] = Non
         whash = weights_hash(tp.model)
         settings = evaluator.settings(ctx)
         outcome = TaskOutcome(tp.task)
-        missing, keys = [], {}
+        missing, keys, work = [], {}, {}
         for lang in tp.langs or card.languages:
             es = load_for(evaluator, card, lang, plan.data_dir, plan.limit, plan.split)
             key = input_key(card_hash=card.hash, data=es.fingerprint, weights=whash, revision=tp.model.revision,
@@ -259,6 +260,7 @@ def plan_jobs(plan: RunPlan, store: ResultStore, group_size: Optional[int] = Non
             else:
                 missing.append(es.lang)
                 keys[es.lang] = key
+                work[es.lang] = work_of(es.examples)
         outcomes.append(outcome)
         step = group_size or len(missing) or 1
         for i in range(0, len(missing), step):
@@ -267,7 +269,7 @@ def plan_jobs(plan: RunPlan, store: ResultStore, group_size: Optional[int] = Non
                             keys={l: keys[l] for l in group}, weights_hash=whash, settings=settings, dtype=plan.dtype,
                             batch_tokens=plan.batch_tokens, bootstrap=plan.bootstrap, seed=plan.seed, layer=plan.layer,
                             pooling=plan.pooling, data_dir=plan.data_dir, limit=plan.limit, split=plan.split, cache_dir=plan.cache_dir,
-                            progress=plan.progress, label_map=tp.label_map))
+                            progress=plan.progress, label_map=tp.label_map, work={l: work[l] for l in group}))
     return jobs, outcomes
 
 
@@ -308,7 +310,12 @@ def run_plans(plans: list[RunPlan], output: str | Path, executor=None) -> dict[s
             if res.encoder_parameters and res.items:
                 params.setdefault(res.items[0][0]["submission"], res.encoder_parameters)
 
-        failures = executor.run(jobs, on_result)
+        from .executors import LocalExecutor
+        from .progress import RunProgress
+
+        show = isinstance(executor, LocalExecutor) and any(p.progress for p in plans)
+        with RunProgress([(j.task, lang, j.work.get(lang, 1)) for j in jobs for lang in j.langs], enabled=show):
+            failures = executor.run(jobs, on_result)
         for plan in plans:
             if len(plans) > 1:
                 print(f"\n== {plan.submission}")

@@ -178,7 +178,8 @@ def plan_from_args(args, submission: Optional[str] = None) -> RunPlan:
         tasks = list(per_task_models)
     else:
         raise XgapError("no tasks given - fix: pass --tasks xnli,tatoeba,... (see xgap tasks list)")
-    langs = [l.strip() for l in args.langs.split(",")] if args.langs else None
+    langs = [l.strip() for l in args.langs.split(",") if l.strip()] if args.langs else None
+    used_langs: set = set()
     plans = []
     for t in tasks:
         card = load_card(t)
@@ -196,6 +197,7 @@ def plan_from_args(args, submission: Optional[str] = None) -> RunPlan:
             for l in langs:
                 try:
                     task_langs.append(card.resolve_language(l)[0])
+                    used_langs.add(l)
                 except XgapError:
                     log.info("%s: no language '%s' in this task; skipped", t, l)
             if not task_langs:
@@ -203,6 +205,10 @@ def plan_from_args(args, submission: Optional[str] = None) -> RunPlan:
         lm = dict(label_maps.get("*", {}))
         lm.update(label_maps.get(t, {}))
         plans.append(TaskPlan(t, ref, task_langs, lm or None, finetune.get(t)))
+    if langs and set(langs) - used_langs:  # checked against the cards, before any data or hub access
+        bad = ", ".join(repr(l) for l in langs if l not in used_langs)
+        raise XgapError(f"--langs: {bad} is not a language of any of the tasks {', '.join(tasks)} - fix: use codes from "
+                        f"`xgap tasks show TASK` (e.g. de, fr, zh)")
     if args.submission_id:
         sub = args.submission_id
     elif manifest:

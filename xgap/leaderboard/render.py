@@ -211,7 +211,8 @@ def task_view(board, info) -> dict:
         r["cell"] = _task_cell(tr, info)
         r["gap"], r["gap_title"] = gap_cell(tr, tr.gap)
         r["gap_f1"], r["gap_f1_title"] = gap_cell(tr, tr.gap_f1)
-        r["en"] = (f"{fmt(tr.en_em)} / {fmt(tr.en_f1)}" if info.is_qa and tr.en_em is not None else fmt(tr.en_score))
+        r["en"] = (f"{fmt(tr.en_em)} / {fmt(tr.en_f1)}" if info.is_qa and tr.en_em is not None else
+                   UNKNOWN if tr.status == "reported" and not tr.langs else fmt(tr.en_score))
     return {"info": info, "langs": langs, "extra": set(extra_langs), "rows": rows}
 
 

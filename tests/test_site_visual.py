@@ -39,9 +39,15 @@ window.addEventListener("load", function () {
     var w = Math.min(a.right, b.right) - Math.max(a.left, b.left), h = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
     if (w > 1 && h > 1) bad.push([boxes[i].t, boxes[j].t]);
   }
+  // sticky name column: scroll the widest table sideways; the submission names must stay at its left edge
+  var sticky = null, box = document.querySelector(".scroll"), name = box && box.querySelector("td.name");
+  if (box && name && box.scrollWidth > box.clientWidth) {
+    box.scrollLeft = box.scrollWidth;
+    sticky = Math.abs(name.getBoundingClientRect().left - box.getBoundingClientRect().left) < 2;
+  }
   var out = document.createElement("pre");
   out.id = "xgap-measure";
-  out.textContent = JSON.stringify({texts: boxes.length, overlaps: bad});
+  out.textContent = JSON.stringify({texts: boxes.length, overlaps: bad, sticky: sticky});
   document.body.appendChild(out);
 });
 </script>"""
@@ -139,10 +145,18 @@ def test_page_screenshot_without_overlapping_labels(sites, kind, tmp_path):
     _chromium([f"--screenshot={shot}", "--window-size=1400,1000", path.resolve().as_uri()], tmp_path)
     assert shot.is_file() and shot.stat().st_size > 5_000, f"no screenshot of {page}"
     html = path.read_text(encoding="utf-8")
+    found = _measure(path, tmp_path)
     if "<svg" in html:
-        found = _measure(path, tmp_path)
         assert found["texts"] > 0
         assert not found["overlaps"], f"{site}/{page}: overlapping labels {found['overlaps'][:8]}"
+    if kind in ("task-36-languages", "task-partial"):
+        assert found["sticky"] is True, f"{page}: the submission column does not stay in view when the table scrolls"
+        scrolled = path.with_name(path.stem + ".scrolled.html")
+        scrolled.write_text(html.replace("</body>", '<script>window.addEventListener("load", function () {'
+                                         'var b = document.querySelector(".scroll"); b.scrollLeft = b.scrollWidth; });</script></body>'),
+                            encoding="utf-8")
+        _chromium([f"--screenshot={ARTIFACTS / f'site-{kind}-scrolled.png'}", "--window-size=1400,1000", scrolled.resolve().as_uri()], tmp_path)
+        scrolled.unlink()
     assert ">no data<" not in html  # panels are drawn only where data exists
 
 

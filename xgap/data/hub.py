@@ -159,7 +159,7 @@ def load_hub_split(card, lang: str, source: str, split: str):
             if why and not dataset_in_cache(hub["id"]):
                 raise XgapError(
                     f"task '{card.name}' language '{lang}' split '{split}': no local data, and the hub is unreachable "
-                    f"({why}) with no cached copy of {hub['id']} - fix: pass --data-dir DIR (or set XGAP_DATA_DIR) "
+                    f"({why}) with no cached copy of {hub['id']} config {config} - fix: pass --data-dir DIR (or set XGAP_DATA_DIR) "
                     f"pointing at the data in its original layout"
                 )
             try:

@@ -51,13 +51,15 @@ def cmd_tasks_show(args) -> int:
 def cmd_validate(args) -> int:
     from .validation import iter_documents, validate_paths
 
-    problems = validate_paths(args.paths)
+    skipped: list = []
+    problems = validate_paths(args.paths, skipped)
     if problems:
         for p in problems:
             print(p)
         return 1
-    n = len(iter_documents(args.paths))
-    print(f"ok ({n} file{'s' if n != 1 else ''})")
+    n = len(iter_documents(args.paths)) - len(skipped)
+    other = f"; {len(skipped)} other file{'s' if len(skipped) != 1 else ''} skipped" if skipped else ""
+    print(f"ok ({n} file{'s' if n != 1 else ''}{other})")
     return 0
 
 
@@ -170,7 +172,7 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
                    help="map a checkpoint label (or id) to a card label, e.g. LABEL_0=contradiction")
     p.add_argument("--trust-remote-code", action="store_true", help="allow the checkpoint's own Python code (off by default)")
     p.add_argument("--bootstrap", type=nonneg_int, default=1000, help="bootstrap resamples for the 95%% intervals (0 = none)")
-    p.add_argument("--seed", type=seed_int, default=0)
+    p.add_argument("--seed", type=seed_int, default=0, help="seed of the bootstrap and of any fine-tuning (default: 0)")
     p.add_argument("--limit", type=positive_int, help="evaluate only the first N examples per language (smoke runs)")
     p.add_argument("--split", choices=["dev", "test"], help="evaluate another split than the card's (recorded; e.g. MLQA dev)")
     p.add_argument("--force", action="store_true", help="recompute records even when their inputs are unchanged")
@@ -196,7 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Zero-shot cross-lingual transfer benchmark harness (XTREME targets, X-STILTs intermediate tasks).",
     )
     parser.add_argument("--version", action="version", version=f"xgap {__version__}")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or log lines")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress display or log lines (also accepted after any command)")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -204,18 +206,20 @@ def build_parser() -> argparse.ArgumentParser:
     tsub = p_tasks.add_subparsers(dest="tasks_command", metavar="ACTION")
     tsub.add_parser("list", help="the 18 tasks with kind, format, languages, primary metric").set_defaults(func=cmd_tasks_list)
     p_show = tsub.add_parser("show", help="a resolved card (after include:)")
-    p_show.add_argument("name")
-    p_show.add_argument("--json", action="store_true")
+    p_show.add_argument("name", help="task name, e.g. xnli (see `xgap tasks list`)")
+    p_show.add_argument("--json", action="store_true", help="print the resolved card as JSON instead of YAML")
     p_show.set_defaults(func=cmd_tasks_show)
 
     p_val = sub.add_parser("validate", help="validate task cards, submission manifests and result records")
-    p_val.add_argument("paths", nargs="+")
+    p_val.add_argument("paths", nargs="+", metavar="PATH",
+                       help="files or folders; each file is checked as what it is (task card, submission manifest, "
+                            "a result store's manifest.json, result record, experiment grid)")
     p_val.set_defaults(func=cmd_validate)
 
     p_data = sub.add_parser("data", help="inspect data through the loaders")
     dsub = p_data.add_subparsers(dest="data_command", metavar="ACTION")
     p_check = dsub.add_parser("check", help="load a task's data and print per-language counts")
-    p_check.add_argument("task")
+    p_check.add_argument("task", help="task name, e.g. udpos")
     p_check.add_argument("--lang", action="append", help="language code (repeatable; default all)")
     p_check.add_argument("--split", help="train, dev or test (default: the card's evaluation split)")
     p_check.add_argument("--data-dir", help="local data folder (default: $XGAP_DATA_DIR, then the hub)")
@@ -224,7 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_pb.add_argument("--lang", action="append", required=True, help="language code (repeatable), e.g. de")
     p_pb.add_argument("--out", required=True, help="folder to write bucc2018/<lang>-en.{dev,test}.* into")
     p_pb.add_argument("--distractors", type=nonneg_int, default=2000, help="distractor sentences per side and split")
-    p_pb.add_argument("--seed", type=seed_int, default=0)
+    p_pb.add_argument("--seed", type=seed_int, default=0, help="seed of the distractor sampling (default: 0)")
     p_pb.add_argument("--data-dir", help="folder holding tatoeba/ (default: $XGAP_DATA_DIR)")
     p_pb.set_defaults(func=cmd_data_pseudo_bucc)
 
@@ -233,22 +237,22 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.set_defaults(func=cmd_run)
 
     p_score = sub.add_parser("score", help="score predictions in XTREME's layout against labels (like XTREME's evaluate.py)")
-    p_score.add_argument("pred_dir")
-    p_score.add_argument("label_dir")
-    p_score.add_argument("--json", action="store_true")
+    p_score.add_argument("pred_dir", help="predictions in XTREME's layout (written by `xgap export`)")
+    p_score.add_argument("label_dir", help="gold labels in XTREME's layout (written by `xgap export-labels`)")
+    p_score.add_argument("--json", action="store_true", help="print the scores as JSON")
     p_score.set_defaults(func=cmd_score)
 
     p_exp = sub.add_parser("export", help="write a run's predictions in XTREME's submission layout")
     p_exp.add_argument("results", help="result store folder (or one submission's folder)")
-    p_exp.add_argument("out")
-    p_exp.add_argument("--format", choices=["xtreme"], default="xtreme")
+    p_exp.add_argument("out", help="folder to write <task>/test-<lang>.* prediction files into")
+    p_exp.add_argument("--format", choices=["xtreme"], default="xtreme", help="submission layout (only xtreme)")
     p_exp.set_defaults(func=cmd_export)
 
     p_lab = sub.add_parser("export-labels", help="write gold labels from our data in XTREME's layout")
-    p_lab.add_argument("out")
-    p_lab.add_argument("--tasks", required=True)
-    p_lab.add_argument("--langs")
-    p_lab.add_argument("--data-dir")
+    p_lab.add_argument("out", help="folder to write the label files into")
+    p_lab.add_argument("--tasks", required=True, help="comma-separated task names, e.g. xnli,tatoeba")
+    p_lab.add_argument("--langs", help="comma-separated language codes (default: every language of each task)")
+    p_lab.add_argument("--data-dir", help="local data in the original layouts (default: $XGAP_DATA_DIR, then the hub)")
     p_lab.set_defaults(func=cmd_export_labels)
 
     import importlib
@@ -261,7 +265,27 @@ def build_parser() -> argparse.ArgumentParser:
                 raise
             continue  # optional command module not present in this build
         mod.register(sub)
+    _add_global_flags_everywhere(parser)
     return parser
+
+
+def _add_global_flags_everywhere(parser: argparse.ArgumentParser) -> None:
+    """Accept ``-q/--quiet`` and ``-v/--verbose`` after every (sub)command too, not only before it.
+
+    One rule for all subcommands, including those that modules register: every subparser gets the
+    flags with ``default=SUPPRESS``, so a subparser that was not given the flag leaves the value that
+    the top-level parser set (``xgap -q run`` and ``xgap run -q`` mean the same)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in dict.fromkeys(action.choices.values()):  # aliases map to the same parser
+                present = {s for a in child._actions for s in a.option_strings}
+                if "--quiet" not in present:
+                    child.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                                       help="no progress display or log lines")
+                if "--verbose" not in present:
+                    child.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                                       help="debug logging")
+                _add_global_flags_everywhere(child)
 
 
 # Modules that contribute subcommands through ``register(subparsers)``; each must import only
@@ -272,6 +296,9 @@ EXTRA_COMMANDS: list[str] = ["leaderboard.commands", "grid.commands", "reported"
 def setup_logging(quiet: bool, verbose: bool) -> None:
     level = logging.WARNING if quiet else (logging.DEBUG if verbose else logging.INFO)
     logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
+    # faiss logs which SIMD build it tried ("Could not load library with AVX2 support ...") at INFO
+    # on every import; that is an implementation detail, not news for the user.
+    logging.getLogger("faiss.loader").setLevel(logging.DEBUG if verbose else logging.WARNING)
     if quiet:
         os.environ["XGAP_QUIET"] = "1"
         os.environ.setdefault("TQDM_DISABLE", "1")

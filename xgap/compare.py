@@ -213,7 +213,7 @@ def register(subparsers) -> None:
 
     p = subparsers.add_parser("compare", help="regression gate: per (task, language) deltas of NEW vs BASE with paired-bootstrap intervals",
                               description="Compare two submissions' results; exit 1 when a score drops by more than --tolerance "
-                                          "and its 95%% interval excludes no change (see the Markdown report's gate line).")
+                                          "and its 95% interval excludes no change (see the Markdown report's gate line).")
     p.add_argument("base", metavar="BASE", help="baseline: a submission results folder (results/<id>) or an id under --results")
     p.add_argument("new", metavar="NEW", help="candidate: a submission results folder or an id under --results")
     p.add_argument("--results", default="results", help="result store for ids given as BASE/NEW (default: results/)")

@@ -47,21 +47,17 @@ def _available_ref(model: dict, trust: bool = False):
 
 def check_submission(path, count: bool = True, trust_remote_code: bool = False) -> list:
     """Validate ``path`` and (if possible) count its parameters; return the report lines."""
-    from .cards import card_files, load_card
     from .errors import XgapError
-    from .validation import check
+    from .validation import check, manifest_task_problems
     from .yamlio import read_yaml
 
     doc = read_yaml(path)
     check(doc, "submission", str(path))
     if Path(path).stem != doc["id"]:
         raise XgapError(f"{path}: id: '{doc['id']}' differs from the file name '{Path(path).stem}' - fix: rename the file or the id")
-    known = card_files()
-    for task in doc.get("tasks") or {}:
-        if task not in known:
-            raise XgapError(f"{path}: tasks.{task}: unknown task - fix: use one of {', '.join(sorted(known))}")
-        if load_card(task).kind != "target":
-            raise XgapError(f"{path}: tasks.{task}: is an intermediate task - fix: list target tasks only")
+    found = manifest_task_problems(doc, str(path))
+    if found:
+        raise XgapError(found[0])
     kind = "reported (published figures only; import with xgap import-reported)" if doc.get("reported") else "to evaluate"
     lines = [f"{path}: valid submission '{doc['id']}' ({doc['name']}), {kind}"]
     inter = doc["intermediate"]
@@ -105,7 +101,7 @@ def register(subparsers) -> None:
     ssub = p.add_subparsers(dest="submit_command", metavar="ACTION")
     c = ssub.add_parser("check", help="validate manifest(s) and verify claimed_parameters against the weights",
                         description="Validate submission manifest(s); count parameters from the weights where the model is "
-                                    "available offline (>1%% off the claim: exit 1).")
+                                    "available offline (>1% off the claim: exit 1).")
     c.add_argument("files", nargs="+", metavar="FILE", help="submissions/<id>.yaml")
     c.add_argument("--no-count", action="store_true", help="validate only; do not load the model to count parameters")
     c.add_argument("--trust-remote-code", action="store_true", help="allow the checkpoint's own Python code when counting (off by default)")

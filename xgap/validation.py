@@ -130,15 +130,63 @@ def check(document, kind: str, filename: str) -> None:
 
 
 def detect_kind(path: Path, document) -> str:
-    """Guess which schema a file follows: cards live under tasks/, records are JSON with a task+language."""
+    """Which schema a file follows, by its content first and its name/place second.
+
+    ``<store>/<submission>/manifest.json`` (written by ``xgap run`` / ``import-reported``) wraps a
+    submission manifest as ``{"manifest": ..., "parameters": ..., "updated_at": ...}``: kind
+    ``store-manifest``. A file that is none of the known documents is ``unknown``; YAML files with
+    no other marker stay task cards (cards are the only YAML documents without one)."""
     if isinstance(document, dict):
+        if path.name == "manifest.json" and isinstance(document.get("manifest"), dict):
+            return "store-manifest"
         if "record_version" in document or (path.suffix == ".json" and "primary_score" in document):
             return "result-record"
-        if "model" in document and "base_encoder" in document or path.parent.name == "submissions":
-            return "submission"
         if "encoders" in document and "targets" in document:
             return "experiment"
-    return "task-card"
+        if "base_encoder" in document or ("model" in document and "intermediate" in document) or path.parent.name == "submissions":
+            return "submission"
+        if path.suffix != ".json" or {"kind", "format", "languages"} & set(document):
+            return "task-card"
+    elif path.suffix != ".json":
+        return "task-card"
+    return "unknown"
+
+
+def manifest_task_problems(doc: dict, filename: str) -> list[str]:
+    """A manifest's ``tasks:`` keys must name target cards: a typo fails here, not after a run started."""
+    from .cards import card_files, load_card
+
+    known = card_files()
+    targets = sorted(n for n in known if load_card(n).kind == "target")
+    out = []
+    tasks = doc.get("tasks") if isinstance(doc, dict) and isinstance(doc.get("tasks"), dict) else {}
+    for task, spec in tasks.items():
+        if task not in known:
+            import difflib
+
+            close = difflib.get_close_matches(task, targets, n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            out.append(f"{filename}: tasks.{task}: unknown task - fix: {hint}use one of the targets {', '.join(targets)}")
+        elif task not in targets:
+            out.append(f"{filename}: tasks.{task}: is an intermediate task - fix: list target tasks only ({', '.join(targets)})")
+        elif isinstance(spec, dict) and isinstance(spec.get("languages"), list):
+            card = load_card(task)
+            bad = [lang for lang in spec["languages"] if lang not in card.languages]
+            if bad:
+                out.append(f"{filename}: tasks.{task}.languages: {', '.join(map(repr, bad))} not among {task}'s languages - "
+                           f"fix: use codes from {' '.join(card.languages)}")
+    return out
+
+
+def store_manifest_problems(doc: dict, filename: str) -> list[str]:
+    """Problems of a result store's ``manifest.json`` (the submission manifest it wraps, and its counts)."""
+    out = problems(doc["manifest"], "submission", f"{filename}: manifest")
+    out += manifest_task_problems(doc["manifest"], f"{filename}: manifest")
+    params = doc.get("parameters")
+    if params is not None and (type(params) is not dict or type(params.get("total")) is not int):
+        out.append(f"{filename}: parameters: expected {{\"total\": integer, ...}} or null - fix: correct or delete the file "
+                   f"(`xgap run` rewrites it)")
+    return out
 
 
 def iter_documents(paths: Iterable[str | Path]) -> list[Path]:
@@ -148,7 +196,7 @@ def iter_documents(paths: Iterable[str | Path]) -> list[Path]:
         p = Path(raw)
         if p.is_dir():
             for f in sorted(p.rglob("*")):
-                if f.suffix in (".yaml", ".yml", ".json") and not any(part.startswith("_") for part in f.relative_to(p).parts):
+                if f.suffix in (".yaml", ".yml", ".json") and not any(part.startswith(("_", ".")) for part in f.relative_to(p).parts):
                     if f.name.endswith(".predictions.json"):
                         continue
                     files.append(f)
@@ -159,11 +207,16 @@ def iter_documents(paths: Iterable[str | Path]) -> list[Path]:
     return files
 
 
-def validate_paths(paths: Iterable[str | Path]) -> list[str]:
-    """Validate every card, manifest and record under ``paths``; return the problem lines."""
+def validate_paths(paths: Iterable[str | Path], skipped: list | None = None) -> list[str]:
+    """Validate every card, manifest and record under ``paths``; return the problem lines.
+
+    Files found by walking a folder that are none of the known documents (e.g. a training run's
+    ``lineage.json``) are not errors: they are appended to ``skipped``. A file named explicitly must
+    be one of them."""
     from .cards import load_card_file
 
     out: list[str] = []
+    named = {Path(p) for p in paths if not Path(p).is_dir()}
     for f in iter_documents(paths):
         try:
             if f.suffix == ".json":
@@ -179,8 +232,16 @@ def validate_paths(paths: Iterable[str | Path]) -> list[str]:
 
                 doc = read_yaml(f)
             kind = detect_kind(f, doc)
-            if kind == "task-card":
+            if kind == "unknown":
+                if f in named:
+                    out.append(f"{f}: not a task card, submission manifest, result record or experiment grid - fix: "
+                               f"pass only those files (or the folders holding them)")
+                elif skipped is not None:
+                    skipped.append(f)
+            elif kind == "task-card":
                 load_card_file(f)  # resolves include: and validates the resolved card
+            elif kind == "store-manifest":
+                out.extend(store_manifest_problems(doc, str(f)))
             else:
                 check(doc, kind, str(f))
                 if kind == "result-record":
@@ -189,6 +250,8 @@ def validate_paths(paths: Iterable[str | Path]) -> list[str]:
                     side = sidecar_problem(doc, f)
                     if side:
                         out.append(f"{side} - fix: rerun that record (xgap run recomputes it)")
+                if kind == "submission":
+                    out.extend(manifest_task_problems(doc, str(f)))
         except ValidationFailed as exc:
             out.extend(exc.problems)
         except XgapError as exc:

@@ -153,6 +153,15 @@ def load_hub_split(card, lang: str, source: str, split: str):
                 raise XgapError(f"task '{card.name}' language '{lang}': no mirror copy at {path} (XGAP_HUB_MIRROR) - fix: save it there or unset XGAP_HUB_MIRROR")
             parts.append(load_from_disk(str(path)))
         else:
+            from .offline import dataset_in_cache, offline_reason
+
+            why = offline_reason()
+            if why and not dataset_in_cache(hub["id"]):
+                raise XgapError(
+                    f"task '{card.name}' language '{lang}' split '{split}': no local data, and the hub is unreachable "
+                    f"({why}) with no cached copy of {hub['id']} config {config} - fix: pass --data-dir DIR (or set XGAP_DATA_DIR) "
+                    f"pointing at the data in its original layout"
+                )
             try:
                 from datasets import load_dataset
 

@@ -134,7 +134,7 @@ def load_examples(task, lang: str, split: Optional[str] = None, data_dir=None, a
                                 "hold no examples - fix: restore the files (or remove them to fall back to the hub)")
             return es
         tried = _describe_local(card, code, source, split, root)
-    if not allow_hub or "hub" not in card.sources:
+    if not allow_hub or "hub" not in card.sources or code not in card.languages:  # the hub holds only the card's languages
         raise XgapError(
             f"task '{card.name}' language '{code}' split '{split}': no data found ({tried}) - fix: pass --data-dir DIR "
             f"holding the original layout (see `xgap tasks show {card.name}`)"

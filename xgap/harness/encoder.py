@@ -505,8 +505,10 @@ class SentenceEncoder:
         pad_id = self.tokenizer.pad_token_id
         if pad_id is None:
             pad_id = 0
-        bar = None
-        if self.progress:
+        from .progress import active
+
+        run_display, bar = active(), None  # the run's one display; else (library use) a bar of this pass
+        if self.progress and run_display is None:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=len(ids), desc="encoding", unit="sent", leave=False)
@@ -535,6 +537,8 @@ class SentenceEncoder:
                 self.stats["real_tokens"] += int(sum(lengths[i] for i in batch))
                 self.stats["padded_tokens"] += width * len(batch)
                 self.stats["padded_token_width"] += width * width * len(batch)  # attention cost ~ sum b*w^2
+                if run_display is not None:
+                    run_display.advance(len(batch))
                 if bar is not None:
                     bar.update(len(batch))
         if bar is not None:

@@ -160,8 +160,10 @@ def run_batches(
     if getattr(model, "training", False):
         model.eval()
 
-    bar = None
-    if progress:
+    from .progress import active
+
+    run_display, bar = active(), None  # the run's one display; else a bar of this pass
+    if progress and run_display is None:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(features), desc=desc, unit="seq", leave=False)
@@ -184,6 +186,8 @@ def run_batches(
             stats.real_tokens += sum(lengths[i] for i in idx)
             stats.padded_tokens += width * len(idx)
             stats.seconds += time.perf_counter() - started
+            if run_display is not None:
+                run_display.advance(len(idx))
             if bar is not None:
                 bar.update(len(idx))
             yield idx, width, tensors

@@ -38,6 +38,7 @@ class Job:
     cache_dir: Optional[str] = None
     progress: bool = True
     label_map: Optional[dict] = None
+    work: dict = field(default_factory=dict)  # lang -> estimated sentences to encode (drives the run's progress ETA)
     resources: dict = field(default_factory=lambda: {"num_cpus": 1, "num_gpus": 0})
 
     @property
@@ -118,9 +119,13 @@ def execute_job(job: Job, on_item=None) -> JobResult:
     ctx = EvalContext(card=card, model=job.model, dtype=job.dtype, batch_tokens=job.batch_tokens, bootstrap=job.bootstrap,
                       seed=job.seed, progress=job.progress, label_map=job.label_map, layer=job.layer, pooling=job.pooling,
                       cache_dir=job.cache_dir, data_dir=job.data_dir, limit=job.limit)
+    from .progress import active
+
     items, enc_params = [], None
     for lang in job.langs:
         started, t0 = now_iso(), time.perf_counter()
+        if active() is not None:
+            active().start(job.task, lang)
         es = load_for(evaluator, card, lang, job.data_dir, job.limit, job.split)
         result = evaluator.evaluate(ctx, es)
         params, encoder_params = _parameters(ctx)
@@ -144,6 +149,8 @@ def execute_job(job: Job, on_item=None) -> JobResult:
                 "wall_seconds": round(time.perf_counter() - t0, 3),
             },
         }
+        if active() is not None:
+            active().finish(job.task, lang)
         extra_lists = {k: v for k, v in result.extra_settings.items() if isinstance(v, list)}
         sidecar = {"predictions": result.predictions, "gold": result.gold, "per_example": result.per_example, **extra_lists}
         if on_item is not None:

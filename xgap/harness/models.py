@@ -307,7 +307,11 @@ def weights_hash(ref: ModelRef, model=None) -> str:
             pass
         return h.hexdigest()
     if model is None:
-        raise XgapError(f"cannot find weight files for model '{ref.name}' to hash")
+        if ref.is_local:
+            raise XgapError(f"model folder '{ref.name}' holds no weight files ({', '.join(sorted(WEIGHT_SUFFIXES))}) - "
+                            f"fix: pass the folder holding the checkpoint's weights")
+        raise XgapError(f"model '{ref.name}' is neither a local folder nor a hub checkpoint in the local cache - fix: "
+                        f"pass a local checkpoint folder, or download the hub model once where the hub is reachable")
     h = hashlib.sha256()
     for name, tensor in sorted(model.state_dict().items()):
         h.update(name.encode())

@@ -89,13 +89,31 @@ def ref_from_manifest_model(model: dict, trust: bool = False) -> ModelRef:
     return ModelRef(model["hub"], model.get("revision"), trust)
 
 
+#: Folder names that say nothing about the model (``<package>/model``, ``run/checkpoint-best``):
+#: a submission is named after the first parent folder that does.
+GENERIC_FOLDERS = {"model", "models", "checkpoint", "checkpoint-best", "checkpoint-last", "best", "final", "weights", "output", "hf"}
+
+
 def slug(name: str) -> str:
-    base = Path(name.rstrip("/")).name if Path(name).expanduser().exists() else name.replace("/", "--")
+    """The default submission id of a ``--model`` run: the hub id, or the folder's meaningful name."""
+    path = Path(name.rstrip("/")).expanduser()
+    if path.exists():
+        path = path.resolve()
+        while path.name.lower() in GENERIC_FOLDERS and path.parent != path:
+            path = path.parent
+        base = path.name
+    else:
+        base = name.replace("/", "--")
     s = re.sub(r"[^a-z0-9_.-]+", "-", base.lower()).strip("-.")
     return s or "model"
 
 
 # ------------------------------------------------------------------------------ planning
+def _looks_like_path(name: str) -> bool:
+    """A model argument that can only be a folder (hub ids are ``name`` or ``org/name``)."""
+    return name.startswith(("/", ".", "~")) or name.count("/") > 1 or name.endswith("/") or (os.sep != "/" and os.sep in name)
+
+
 def _parse_label_maps(items: list[str]) -> dict[str, dict]:
     out: dict[str, dict] = {}
     flat = []
@@ -175,8 +193,9 @@ def plan_from_args(args, submission: Optional[str] = None) -> RunPlan:
         ref = per_task_models.get(t, default_ref)
         if ref is None:
             raise XgapError(f"no model for task '{t}' - fix: pass --model MODEL or --model {t}=PATH")
-        if not ref.is_local and "/" not in ref.name and not Path(ref.name).exists() and os.sep in ref.name:
-            raise XgapError(f"model folder '{ref.name}' does not exist")
+        if not ref.is_local and _looks_like_path(ref.name):
+            raise XgapError(f"model folder '{ref.name}' does not exist - fix: pass the folder holding config.json and the "
+                            f"weights, or a hub id like org/name")
         task_langs = None
         if langs:
             task_langs = []
@@ -230,6 +249,7 @@ def plan_jobs(plan: RunPlan, store: ResultStore, group_size: Optional[int] = Non
     from ..evaluators.base import RESULTS_VERSION, EvalContext
     from .jobs import Job, load_for
     from .models import weights_hash
+    from .progress import work_of
 
     jobs, outcomes = [], []
     for tp in plan.tasks:
@@ -241,7 +261,7 @@ def plan_jobs(plan: RunPlan, store: ResultStore, group_size: Optional[int] = Non
         whash = weights_hash(tp.model)
         settings = evaluator.settings(ctx)
         outcome = TaskOutcome(tp.task)
-        missing, keys = [], {}
+        missing, keys, work = [], {}, {}
         for lang in tp.langs or card.languages:
             es = load_for(evaluator, card, lang, plan.data_dir, plan.limit, plan.split)
             key = input_key(card_hash=card.hash, data=es.fingerprint, weights=whash, revision=tp.model.revision,
@@ -254,6 +274,7 @@ def plan_jobs(plan: RunPlan, store: ResultStore, group_size: Optional[int] = Non
             else:
                 missing.append(es.lang)
                 keys[es.lang] = key
+                work[es.lang] = work_of(es.examples)
         outcomes.append(outcome)
         step = group_size or len(missing) or 1
         for i in range(0, len(missing), step):
@@ -262,7 +283,7 @@ def plan_jobs(plan: RunPlan, store: ResultStore, group_size: Optional[int] = Non
                             keys={l: keys[l] for l in group}, weights_hash=whash, settings=settings, dtype=plan.dtype,
                             batch_tokens=plan.batch_tokens, bootstrap=plan.bootstrap, seed=plan.seed, layer=plan.layer,
                             pooling=plan.pooling, data_dir=plan.data_dir, limit=plan.limit, split=plan.split, cache_dir=plan.cache_dir,
-                            progress=plan.progress, label_map=tp.label_map))
+                            progress=plan.progress, label_map=tp.label_map, work={l: work[l] for l in group}))
     return jobs, outcomes
 
 
@@ -303,7 +324,12 @@ def run_plans(plans: list[RunPlan], output: str | Path, executor=None) -> dict[s
             if res.encoder_parameters and res.items:
                 params.setdefault(res.items[0][0]["submission"], res.encoder_parameters)
 
-        failures = executor.run(jobs, on_result)
+        from .executors import LocalExecutor
+        from .progress import RunProgress
+
+        show = isinstance(executor, LocalExecutor) and any(p.progress for p in plans)
+        with RunProgress([(j.task, lang, j.work.get(lang, 1)) for j in jobs for lang in j.langs], enabled=show):
+            failures = executor.run(jobs, on_result)
         for plan in plans:
             if len(plans) > 1:
                 print(f"\n== {plan.submission}")

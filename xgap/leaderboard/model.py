@@ -20,6 +20,9 @@ Rules (SPEC §1, §5, §9), each a decision a reader of the site relies on:
   the number of complete tasks, then -- only to order submissions that have no XTREME score -- the
   mean over their complete tasks (used for ordering, never displayed as a score), then name.
   Equal keys share a rank ("1, 1, 3").
+- **Task pages** rank by that task's score alone: complete tasks on the card's primary metric first,
+  then complete published figures on another metric (QA: F1), then partial ones (mean over fewer
+  languages); within each group higher score first, then name. Equal (group, score) share a rank.
 - **Parameters**: measured counts (``manifest.json`` written by ``xgap run``, else the most common
   ``provenance.parameters.total``); for reported submissions the published count, marked reported.
 """
@@ -138,6 +141,21 @@ class Entry:
 class Leaderboard:
     tasks: list  # [TaskInfo]
     entries: list  # [Entry], ranked
+
+    def task_ranking(self, task: str) -> list:
+        """``[(rank, entry, TaskResult)]`` of the submissions with results on ``task``, best first (see the rules above)."""
+        rows = [(e, e.tasks[task]) for e in self.entries if task in e.tasks]
+
+        def group(tr) -> int:
+            return 0 if tr.complete and tr.comparable else (1 if tr.complete else 2)
+
+        rows.sort(key=lambda r: (group(r[1]), r[1].score is None, -(r[1].score or 0.0), r[0].name.lower(), r[0].id))
+        out, prev = [], None
+        for i, (e, tr) in enumerate(rows, 1):
+            key = (group(tr), None if tr.score is None else round(tr.score, 6))
+            out.append((out[-1][0] if key == prev else i, e, tr))
+            prev = key
+        return out
 
     def by_size(self) -> list:
         """Smallest first; unknown sizes last."""

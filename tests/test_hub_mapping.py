@@ -290,6 +290,7 @@ def test_udpos_greek_accepted_only_with_the_flag_and_marked(hub):
         es = load_examples("udpos", "el", data_dir=None)
     assert es.examples[0].tags == ("ADJ", "NOUN")
     assert any("non-comparable" in c and "Ancient_Greek" in c for c in es.caveats)
+    assert "[NON-COMPARABLE: non-comparable hub data" in es.origin  # carried by every copy of the origin
     assert any("expected 456" in c for c in es.caveats)
 
 
@@ -428,7 +429,7 @@ def test_cli_flags_accept_and_the_caveat_reaches_provenance(hub, capsys):
     assert main(["data", "check", "udpos", "--lang", "el"]) == 2
     assert "Ancient_Greek" in capsys.readouterr().err
     assert main(["--quiet", "data", "check", "udpos", "--lang", "el", "--accept-non-comparable-hub", "--accept-size-mismatch"]) == 0
-    assert "udpos.Greek" in capsys.readouterr().out
+    assert "NON-COMPARABLE" in capsys.readouterr().out
     import os
 
     assert "XGAP_ACCEPT" not in os.environ  # the acceptance ends with the command

@@ -134,8 +134,9 @@ def load_examples(task, lang: str, split: Optional[str] = None, data_dir=None, a
         if files:
             examples = _read_local(card, code, files)
             origin = "local:" + ",".join(str(f) for f in files)
-            return ExampleSet(card.name, code, split, card.format, examples, origin, files_fingerprint(files),
-                              _local_size_caveats(card, code, split, examples, origin))
+            # origin stays the plain file list (callers parse it); the caveats travel in their own field
+            caveats = _local_size_caveats(card, code, split, examples, origin)
+            return ExampleSet(card.name, code, split, card.format, examples, origin, files_fingerprint(files), caveats)
         tried = _describe_local(card, code, source, split, root)
     if not allow_hub or "hub" not in card.sources:
         raise XgapError(
@@ -143,7 +144,12 @@ def load_examples(task, lang: str, split: Optional[str] = None, data_dir=None, a
             f"holding the original layout (see `xgap tasks show {card.name}`)"
         )
     examples, origin, fp, caveats = load_hub_examples(card, code, source, split)
-    return ExampleSet(card.name, code, split, card.format, examples, origin, fp, caveats)
+    return ExampleSet(card.name, code, split, card.format, examples, _marked(origin, caveats), fp, caveats)
+
+
+def _marked(origin: str, caveats: list[str]) -> str:
+    """A hub origin with its caveats appended, so every copy of it (training lineage, derived sets) carries them."""
+    return origin + "".join(f" [NON-COMPARABLE: {c}]" for c in caveats)
 
 
 def _local_size_caveats(card, code: str, split: str, examples, origin: str) -> list[str]:

@@ -442,6 +442,13 @@ def test_records_with_caveats_are_not_comparable_on_the_site():
            "metrics": {"f1": 0.5}, "provenance": {"xgap_version": "x", "data_caveats": ["non-comparable hub data: x"]}}
     _, slim = unpack("f", "s", pack(rec))
     assert slim["provenance"]["data_caveats"] == ["non-comparable hub data: x"]
+    from xgap.leaderboard.model import _task_from_langs, target_tasks
+
+    info = next(t for t in target_tasks() if t.name == "udpos")
+    recs = {lang: dict(rec, language=lang, provenance={"xgap_version": "x"}) for lang in info.languages}
+    assert _task_from_langs(info, "evaluated", recs).comparable
+    recs["el"] = slim
+    assert not _task_from_langs(info, "evaluated", recs).comparable
 
 
 # ----------------------------------------------------------------------------- intermediate multiple choice

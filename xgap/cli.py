@@ -163,7 +163,6 @@ def add_data_acceptance_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def add_run_arguments(p: argparse.ArgumentParser) -> None:
-    add_data_acceptance_arguments(p)
     p.add_argument("submissions", nargs="*", metavar="SUBMISSION", help="submission manifest(s) (submissions/<id>.yaml); or use --model")
     p.add_argument("--model", action="append", default=[], metavar="MODEL|TASK=MODEL",
                    help="hub id or local folder; repeat as TASK=PATH to give each task its own fine-tuned checkpoint")
@@ -192,6 +191,7 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cpus-per-job", type=float, default=1, help="ray: CPUs each job asks for")
     p.add_argument("--retries", type=int, default=2, help="ray: retries of a job whose worker crashed or raised")
     p.add_argument("--group-size", type=int, help="ray: languages per evaluation job (default: all of a task in one job)")
+    add_data_acceptance_arguments(p)
 
 
 def build_parser() -> argparse.ArgumentParser:

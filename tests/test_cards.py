@@ -158,8 +158,9 @@ def test_metrics_and_protocol_settings():
 def test_every_target_pins_the_xtreme_hub_revision_and_has_a_local_layout():
     for name in TARGETS:
         src = load_card(name).sources
-        assert src["hub"]["id"] == "google/xtreme", name
-        assert len(src["hub"]["revision"]) == 40, name
+        # PAWS-X comes from the standalone paws-x dataset (google/xtreme's reader drops rows)
+        assert src["hub"]["id"] == ("google-research-datasets/paws-x" if name == "pawsx" else "google/xtreme"), name
+        assert len(src["hub"]["revision"]) == 40 or src["hub"]["revision"] == "refs/convert/parquet", name
         assert "local" in src, name
 
 
@@ -213,8 +214,10 @@ def test_shipped_card_override_of_defaults():
     assert card.recipe["epochs"] == 5
     assert card.recipe["batch_size"] == 32 and card.recipe["learning_rate"] == 1e-5
     assert card.kind == "target"  # from _defaults/xtreme.yaml, two includes up
-    assert card.sources["hub"]["config"] == "PAWS-X.{lang}"
-    assert card.sources["hub"]["id"] == "google/xtreme"  # merged from xtreme.yaml into the card's hub block
+    assert card.sources["hub"]["config"] == "{lang}"
+    assert card.sources["hub"]["id"] == "google-research-datasets/paws-x"  # the card's own id overrides xtreme.yaml's
+    udpos = load_card("udpos").sources["hub"]
+    assert udpos["id"] == "google/xtreme" and udpos["config"] == "udpos.{source}"  # merged from xtreme.yaml
 
 
 # ----------------------------------------------------------------------------- hash

@@ -70,12 +70,15 @@ def cmd_data_check(args) -> int:
     from .data import load_examples
     from .data.examples import Bitext, MiningCorpus, QAExample, TaggedSentence, TextExample
 
+    from .data.hub import accepting
+
     card = load_card(args.task)
     langs = list(dict.fromkeys(args.lang)) if args.lang else card.languages
     split = args.split or card.eval_split
     rows = [("task", "lang", "split", "examples", "details", "origin")]
     for lang in langs:
-        es = load_examples(card, lang, split, data_dir=args.data_dir)
+        with accepting(args.accept_non_comparable_hub, args.accept_size_mismatch):
+            es = load_examples(card, lang, split, data_dir=args.data_dir)
         ex = es.examples
         detail = ""
         if isinstance(ex, Bitext):
@@ -124,9 +127,11 @@ def cmd_score(args) -> int:
 
 
 def cmd_run(args) -> int:
+    from .data.hub import accepting
     from .harness.runner import run_from_cli
 
-    return run_from_cli(args)
+    with accepting(getattr(args, "accept_non_comparable_hub", False), getattr(args, "accept_size_mismatch", False)):
+        return run_from_cli(args)
 
 
 def cmd_export(args) -> int:
@@ -152,6 +157,15 @@ def _print_table(rows) -> None:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
         if j == 0:
             print("  ".join("-" * w for w in widths))
+
+
+def add_data_acceptance_arguments(p: argparse.ArgumentParser) -> None:
+    """Overrides of the data checks in xgap.data.hub; both are recorded in the records' provenance."""
+    p.add_argument("--accept-non-comparable-hub", action="store_true",
+                   help="use hub copies the card declares not equal to the original (e.g. udpos el, bucc2018); "
+                        "their records are marked non-comparable")
+    p.add_argument("--accept-size-mismatch", action="store_true",
+                   help="use data whose example count differs from the card's declared size (recorded as non-comparable)")
 
 
 def add_run_arguments(p: argparse.ArgumentParser) -> None:
@@ -183,6 +197,7 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cpus-per-job", type=finite_nonneg_float, default=1, help="ray: CPUs each job asks for")
     p.add_argument("--retries", type=retries, default=2, help="ray: retries of a job whose worker crashed or raised")
     p.add_argument("--group-size", type=positive_int, help="ray: languages per evaluation job (default: all of a task in one job)")
+    add_data_acceptance_arguments(p)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -223,6 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_check.add_argument("--lang", action="append", help="language code (repeatable; default all)")
     p_check.add_argument("--split", help="train, dev or test (default: the card's evaluation split)")
     p_check.add_argument("--data-dir", help="local data folder (default: $XGAP_DATA_DIR, then the hub)")
+    add_data_acceptance_arguments(p_check)
     p_check.set_defaults(func=cmd_data_check)
     p_pb = dsub.add_parser("pseudo-bucc", help="build a BUCC-style mining set from Tatoeba pairs hidden among distractors")
     p_pb.add_argument("--lang", action="append", required=True, help="language code (repeatable), e.g. de")

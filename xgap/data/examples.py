@@ -80,8 +80,9 @@ class MiningCorpus:
 class ExampleSet:
     """Examples of one (task, language, split) plus where they came from.
 
-    ``origin`` is a human-readable description (file paths, or ``hub:<id>/<config>@<revision>``) and
-    ``fingerprint`` a content hash used for result provenance and resume decisions.
+    ``origin`` is a human-readable description (file paths, or ``hub:<id>/<config>@<revision>``),
+    ``fingerprint`` a content hash used for result provenance and resume decisions, and ``caveats``
+    what makes the data non-comparable (empty for the original distribution).
     """
 
     task: str
@@ -91,6 +92,9 @@ class ExampleSet:
     examples: object  # list[TextExample|ChoiceExample|TaggedSentence|QAExample] | Bitext | MiningCorpus
     origin: str
     fingerprint: str
+    #: Why these data are not the original distribution, one line each (accepted non-comparable hub
+    #: data, accepted or local size mismatches); recorded as ``data_caveats`` in result provenance.
+    caveats: list = field(default_factory=list)
 
     def __len__(self) -> int:
         ex = self.examples

@@ -15,8 +15,8 @@ from typing import Optional, Union
 
 from ..errors import XgapError
 from . import readers
-from .examples import ExampleSet
-from .hub import fill, load_hub_examples
+from .examples import ExampleSet, MiningCorpus
+from .hub import check_size, fill, load_hub_examples
 
 
 def default_data_dir(data_dir: Optional[Union[str, Path]] = None) -> Optional[Path]:
@@ -116,6 +116,12 @@ def load_examples(task, lang: str, split: Optional[str] = None, data_dir=None, a
         raise XgapError(
             f"task '{card.name}': refusing non-English training data ('{code}'); zero-shot transfer trains on English only"
         )
+    langs = (card.data["splits"][split] or {}).get("languages", "all")
+    if langs != "all" and code not in langs:
+        raise XgapError(
+            f"task '{card.name}' has no '{split}' split for language '{code}' in the original distribution "
+            f"(it has one for {', '.join(langs)}) - fix: use another split for '{code}' (see `xgap tasks show {card.name}`)"
+        )
     if split == "train" and "train" in card.sources:
         # e.g. XNLI's English training set is MNLI, XQuAD's is SQuAD v1.1.
         delegate = load_card(card.sources["train"]["task"])
@@ -128,7 +134,9 @@ def load_examples(task, lang: str, split: Optional[str] = None, data_dir=None, a
         if files:
             examples = _read_local(card, code, files)
             origin = "local:" + ",".join(str(f) for f in files)
-            es = ExampleSet(card.name, code, split, card.format, examples, origin, files_fingerprint(files))
+            # origin stays the plain file list (callers parse it); the caveats travel in their own field
+            caveats = _local_size_caveats(card, code, split, examples, origin)
+            es = ExampleSet(card.name, code, split, card.format, examples, origin, files_fingerprint(files), caveats)
             if len(es) == 0:  # a score over nothing is no score (empty or truncated files)
                 raise XgapError(f"task '{card.name}' language '{code}' split '{split}': {', '.join(str(f) for f in files)[:300]} "
                                 "hold no examples - fix: restore the files (or remove them to fall back to the hub)")
@@ -139,5 +147,33 @@ def load_examples(task, lang: str, split: Optional[str] = None, data_dir=None, a
             f"task '{card.name}' language '{code}' split '{split}': no data found ({tried}) - fix: pass --data-dir DIR "
             f"holding the original layout (see `xgap tasks show {card.name}`)"
         )
-    examples, origin, fp = load_hub_examples(card, code, source, split)
-    return ExampleSet(card.name, code, split, card.format, examples, origin, fp)
+    examples, origin, fp, caveats = load_hub_examples(card, code, source, split)
+    return ExampleSet(card.name, code, split, card.format, examples, _marked(origin, caveats), fp, caveats)
+
+
+def _marked(origin: str, caveats: list[str]) -> str:
+    """A hub origin with its caveats appended, so every copy of it (training lineage, derived sets) carries them."""
+    return origin + "".join(f" [NON-COMPARABLE: {c}]" for c in caveats)
+
+
+def _local_size_caveats(card, code: str, split: str, examples, origin: str) -> list[str]:
+    """Local copies are checked against the declared sizes too, but a mismatch is recorded, not fatal.
+
+    A local folder is the operator's own copy and often a deliberate subset (XGLUE's 250-pair XNLI dev,
+    one UD treebank of several); its records are then marked non-comparable through the caveat, while
+    hub loads (where a reader defect would otherwise go unnoticed) fail on a mismatch.
+    """
+    import logging
+
+    from . import hub
+
+    n = len(examples.gold) if isinstance(examples, MiningCorpus) else len(examples)
+    want = hub.expected_size(card, code, split)
+    if want is None or want == n:
+        return []
+    if hub.SIZE_MISMATCH in hub.accepted():
+        return [c for c in [check_size(card, code, split, n, origin)] if c]
+    logging.getLogger(__name__).warning(
+        "xgap: task '%s' language '%s' split '%s': expected %d examples, found %d in %s (a partial local copy: records "
+        "are marked non-comparable)", card.name, code, split, want, n, origin)
+    return [f"local copy differs from the original distribution: expected {want} examples, found {n}"]

@@ -252,7 +252,9 @@ def _estimate(step: TrainStep, data_dir: Optional[str], memo: dict) -> None:
             try:
                 n, how = len(load_examples(src_card, lang, src_split, data_dir=data_dir, allow_hub=False).examples), "data"
             except Exception:  # noqa: BLE001 - no local copy (the plan never downloads): fall back to the card
-                size = ((src_card.data.get("splits") or {}).get(src_split) or {}).get("size")
+                from ..data.hub import expected_size
+
+                size = expected_size(src_card, lang, src_split)  # the card's per-language size, else its size
                 n, how = (int(size), "card") if size else (None, "unknown")
             memo[mkey] = (n, how)
         n, how = memo[mkey]

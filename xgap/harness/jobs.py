@@ -142,6 +142,7 @@ def execute_job(job: Job, on_item=None) -> JobResult:
             "provenance": {
                 **base_provenance(), "card_version": card.version, "card_hash": card.hash,
                 "data_origin": es.origin, "data_fingerprint": es.fingerprint,
+                **({"data_caveats": list(es.caveats)} if getattr(es, "caveats", None) else {}),
                 "model": {"id": job.model.name, "revision": job.model.revision, "weights_hash": job.weights_hash},
                 **({"parameters": params} if params else {}),
                 **({"lineage": _lineage(job.model)} if _lineage(job.model) else {}),

@@ -184,7 +184,9 @@ def _task_from_langs(info: TaskInfo, status: str, recs: dict) -> TaskResult:
     if counted:
         tr.score = task_score(counted, "s")
     tr.complete = len(counted) == len(info.languages)
-    tr.comparable = all(r["primary_metric"] == info.primary_metric for l, r in recs.items() if l in card_langs)
+    # non-comparable data (accepted hub deviations or size mismatches, see xgap.data.hub) never counts
+    tr.comparable = all(r["primary_metric"] == info.primary_metric and not r.get("provenance", {}).get("data_caveats")
+                        for l, r in recs.items() if l in card_langs)
     en = tr.langs.get(info.english)
     if en is not None and not en.extra:
         tr.en_score = en.score

@@ -49,7 +49,7 @@ _REQUIRED = frozenset({"record_version", "status", "submission", "task", "langua
 _PROV_TYPES = {
     "xgap_version": _S, "git_commit": frozenset({str, _NONE}), "card_version": _I, "card_hash": _S, "data_origin": _S,
     "data_fingerprint": _S, "model": frozenset({dict}), "parameters": frozenset({dict}), "libraries": frozenset({dict}),
-    "device": _S, "seed": _I, "started_at": _S, "wall_seconds": _N, "source": _S,
+    "device": _S, "seed": _I, "started_at": _S, "wall_seconds": _N, "source": _S, "data_caveats": frozenset({list}),
 }
 _MODEL_TYPES = {"id": _S, "revision": frozenset({str, _NONE}), "weights_hash": _S}
 _LANG = re.compile(r"[a-z]{2,3}|all")
@@ -229,7 +229,8 @@ def pack(rec: dict) -> list:
     params = rec["provenance"].get("parameters") or {}
     metrics = {k: v for k, v in rec["metrics"].items() if k in _KEEP_METRICS or k == rec["primary_metric"]}
     return [rec["task"], rec["language"], rec["status"], rec["primary_metric"], rec["primary_score"], rec.get("n_examples"),
-            ci, metrics, rec.get("citation"), params.get("total"), params.get("non_embedding")]
+            ci, metrics, rec.get("citation"), params.get("total"), params.get("non_embedding"),
+            rec["provenance"].get("data_caveats")]
 
 
 _KEEP_METRICS = frozenset({"exact_match", "f1"})
@@ -237,10 +238,12 @@ _KEEP_METRICS = frozenset({"exact_match", "f1"})
 
 def unpack(folder: str, submission: str, row: list) -> tuple:
     """``(path, slim record)`` from :func:`pack`'s list: the fields :mod:`.model` reads, nothing else."""
-    task, lang, status, metric, score, n, ci, metrics, citation, total, non_emb = row
+    task, lang, status, metric, score, n, ci, metrics, citation, total, non_emb, caveats = (list(row) + [None])[:12]
     rec = {"status": status, "submission": submission, "task": task, "language": lang, "metrics": metrics,
            "primary_metric": metric, "primary_score": score, "n_examples": n,
            "provenance": {"parameters": {"total": total, "non_embedding": non_emb}} if total is not None else {}}
+    if caveats:
+        rec["provenance"]["data_caveats"] = caveats
     if ci:
         rec["ci95"] = {metric: ci}
     if citation is not None:

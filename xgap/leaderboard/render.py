@@ -108,6 +108,9 @@ def _task_cell(tr, info) -> dict:
     elif tr.status == "reported" and not tr.comparable:
         mark = tr.metric.replace("_", " ").upper() if len(tr.metric) <= 3 else tr.metric
         title = f"published {tr.metric}, not the card's {info.primary_metric}: not counted in the XTREME score"
+    elif not tr.comparable:  # evaluated on data that are not the original distribution (provenance data_caveats)
+        mark = "non-comparable"
+        title = "data not the original distribution (see the records' data_caveats): not counted in the XTREME score"
     return {"text": fmt(tr.score), "v": "" if tr.score is None else f"{tr.score:.4f}", "mark": mark, "title": title}
 
 

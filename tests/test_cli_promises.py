@@ -60,14 +60,14 @@ def test_an_unknown_file_named_explicitly_is_an_error(tmp_path, capsys):
 
 def test_missing_data_offline_fails_before_importing_datasets(tmp_path):
     """With the hub offline and nothing cached, the error comes from xgap's own check: no retries, no datasets import."""
-    code = ("import sys; from xgap.cli import main; rc = main(['data', 'check', 'bucc2018', '--lang', 'de', '--data-dir', sys.argv[1]]); "
+    code = ("import sys; from xgap.cli import main; rc = main(['data', 'check', 'pawsx', '--lang', 'fr', '--data-dir', sys.argv[1]]); "
             "print('datasets imported:', 'datasets' in sys.modules); sys.exit(rc)")
     env = dict(os.environ, HF_HUB_OFFLINE="1", HF_HOME=str(tmp_path / "hf"), PYTHONPATH=str(REPO))
     r = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, env=env, timeout=120)
     assert r.returncode == 2
     assert "datasets imported: False" in r.stdout
     err = r.stderr.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("xgap: task 'bucc2018' language 'de'") and "hub is unreachable (HF_HUB_OFFLINE is set)" in err[0]
+    assert len(err) == 1 and err[0].startswith("xgap: task 'pawsx' language 'fr'") and "hub is unreachable (HF_HUB_OFFLINE is set)" in err[0]
 
 
 def test_unknown_languages_fail_before_any_data_access(tmp_path, capsys, monkeypatch):

@@ -510,6 +510,9 @@ def test_loading_script_revision_error_says_what_fixes_it(monkeypatch):
     def script(*a, **k):
         raise RuntimeError("Dataset scripts are no longer supported, but found xtreme.py")
 
+    import xgap.data.offline as offline
+
+    monkeypatch.setattr(offline, "offline_reason", lambda: None)  # as if the hub answered
     monkeypatch.setattr(datasets, "load_dataset", script)
     with pytest.raises(XgapError) as ei:
         load_examples("udpos", "de", "dev", data_dir=None)

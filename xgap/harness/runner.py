@@ -215,7 +215,7 @@ def plan_from_args(args, submission: Optional[str] = None) -> RunPlan:
         plans.append(TaskPlan(t, ref, task_langs, lm or None, finetune.get(t)))
     if unused:
         shown = ", ".join(repr(l[:40]) for l in sorted(unused)[:5])
-        raise XgapError(f"--langs: {shown} is not a language of {', '.join(tasks)} - fix: use codes from `xgap tasks show TASK`")
+        raise XgapError(f"--langs: {shown} is not a language of any of the tasks {', '.join(tasks)} - fix: use codes from `xgap tasks show TASK`")
     if args.submission_id:
         sub = args.submission_id
     elif manifest:

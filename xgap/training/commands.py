@@ -29,6 +29,13 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--save-every", type=int, help="save resumable state every N steps (default: at every evaluation)")
     p.add_argument("--patience", type=int, help="stop after N evaluations without improvement (default: the card's)")
     p.add_argument("--max-length", type=int, help="override the card's max sequence length")
+    p.add_argument("--batching", choices=["random", "length-grouped"],
+                   help="batch composition (default: the card recipe's, random = shuffled batches as transformers' Trainer; "
+                        "length-grouped = batches of similar length, less padding)")
+    p.add_argument("--loss-weighting", choices=["batch-mean", "per-token"],
+                   help="loss of a batch: mean over its labelled tokens (batch-mean, default) or their sum over the mean per batch "
+                        "of the epoch (per-token: every labelled token weighs the same; use it with --batching length-grouped)")
+    p.add_argument("--head-seed", type=int, help="seed of the fresh head's initialisation (default: the card recipe's, else --seed)")
     p.add_argument("--train-from", metavar="TASK/LANG/SPLIT",
                    help="stand-in training data from another card of the same format, e.g. xquad/en/test for squad")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default: cuda when available)")
@@ -39,7 +46,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 def _kwargs(args) -> dict:
     keys = ("data_dir", "revision", "trust_remote_code", "dtype", "seed", "max_steps", "limit", "dev_limit", "learning_rate", "epochs",
             "batch_size", "micro_batch_size", "warmup_ratio", "eval_every", "save_every", "patience", "max_length", "device",
-            "overwrite", "keep_checkpoints", "train_from")
+            "overwrite", "keep_checkpoints", "train_from", "batching", "loss_weighting", "head_seed")
     kw = {k: getattr(args, k) for k in keys}
     kw["progress"] = not (getattr(args, "quiet", False) or os.environ.get("XGAP_QUIET"))
     return kw

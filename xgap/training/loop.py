@@ -15,9 +15,12 @@ Why this and not ``Trainer`` or ``accelerate``:
   on a GPU (``device="cuda"``), where bit-exact resume is not promised (cuBLAS non-determinism).
 
 What a step does: draw the step's task, take its batch (the card's ``batch_size`` = the effective
-batch), split it into micro-batches of ``micro_batch_size`` for gradient accumulation (each
-micro-batch's mean loss weighted by its share of the batch's loss units, so the gradient equals
-the whole batch's), clip the gradient norm (``max_grad_norm``), AdamW step, LR schedule step
+batch; random by default, length-grouped on request: recipe ``batching``, see
+:mod:`~xgap.training.multitask`), split it into micro-batches of ``micro_batch_size`` for gradient
+accumulation (each micro-batch's mean loss weighted by its share of the batch's loss units, so the
+gradient equals the whole batch's), with the loss either the mean over the batch's loss units
+(``loss_weighting: batch-mean``, as ``transformers`` models compute it) or their sum over the
+task's mean units per batch (``per-token``: every labelled token weighs the same), clip the gradient norm (``max_grad_norm``), AdamW step, LR schedule step
 (linear warm-up over ``warmup_ratio`` of the steps, then linear decay to 0; or constant).
 Forward passes run in float32, or under bf16 autocast with float32 master weights.
 
@@ -84,7 +87,8 @@ class LoopConfig:
     micro_batch_size: Optional[int] = None
     cap: Optional[int] = None
     log_every: int = 10
-    group_by_length: bool = True
+    batching: str = "random"  # multitask.BATCHING_MODES
+    loss_weighting: str = "batch-mean"  # multitask.LOSS_WEIGHTINGS
     progress: bool = True
     device: str = "cpu"
     batch_tokens: int = 16384  # dev evaluation
@@ -200,12 +204,14 @@ def qa_loss(start_logits, end_logits, attention_mask, starts, ends):
 
 
 def backward_batch(model, fmt: str, feats: Sequence[dict], micro_batch_size: Optional[int], pad_token_id: int,
-                   padding_side: str, device, dtype: str = "float32") -> Optional[float]:
-    """Accumulate the gradient of one batch's mean loss, in micro-batches; return the loss (None: nothing to learn).
+                   padding_side: str, device, dtype: str = "float32", norm: Optional[float] = None) -> Optional[float]:
+    """Accumulate the gradient of one batch's loss, in micro-batches; return the loss (None: nothing to learn).
 
     Each micro-batch's mean loss is weighted by its share of the batch's loss units (examples, or
     labelled tokens for tagging -- see :func:`~xgap.training.features.loss_units`), so the summed
     gradient equals the gradient of the whole batch's mean loss whatever the micro-batch size.
+    ``norm`` (``loss_weighting: per-token``): divide the batch's *summed* unit losses by this
+    constant instead of by the batch's own unit count (:func:`~xgap.training.multitask.unit_norm`).
     """
     import torch
 
@@ -229,7 +235,7 @@ def backward_batch(model, fmt: str, feats: Sequence[dict], micro_batch_size: Opt
             loss = qa_loss(out.start_logits, out.end_logits, inputs["attention_mask"], starts, ends)
         else:
             loss = out.loss
-        loss = loss.float() * (u / units)
+        loss = loss.float() * (u / (norm if norm else units))
         loss.backward()
         total += float(loss.detach())
     return total
@@ -273,8 +279,17 @@ class Trainer:
                 self._batch_cache.clear()
             task = self.tasks[t]
             self._batch_cache[key] = multitask.epoch_batches(task.lengths, task.batch_size, self.cfg.seed, task.name, epoch,
-                                                             self.cfg.group_by_length)
+                                                             self.cfg.batching)
         return self._batch_cache[key]
+
+    def unit_norm(self, task: TaskRun) -> Optional[float]:
+        """The task's per-token loss divisor (None under ``batch-mean``): see :func:`multitask.unit_norm`."""
+        if self.cfg.loss_weighting == "batch-mean":
+            return None
+        if self.cfg.loss_weighting != "per-token":
+            raise XgapError(f"loss_weighting must be one of {', '.join(multitask.LOSS_WEIGHTINGS)}, not {self.cfg.loss_weighting!r}")
+        fmt = "classification" if task.head.format in CLASSIFICATION else task.head.format
+        return multitask.unit_norm([loss_units(fmt, [f]) for f in task.features], task.batch_size)
 
     # -------------------------------------------------------------- model pieces
     def _parameters(self) -> list:
@@ -405,6 +420,7 @@ class Trainer:
         for t, n in zip(self.tasks, nbatches):
             if n == 0:
                 raise XgapError(f"task '{t.name}' has no training features")
+        norms = [self.unit_norm(t) for t in self.tasks]
         self._to_device()
         params = self._parameters()
         opt = self._optimizer(params)
@@ -427,6 +443,7 @@ class Trainer:
             if self.log_path.exists():
                 self.log_path.unlink()  # a run killed before its first checkpoint starts over
             self._log({"event": "start", "total_steps": total, "warmup_steps": warmup, "steps_per_epoch": plan["steps_per_epoch"],
+                       "batching": c.batching, "loss_weighting": c.loss_weighting,
                        "tasks": {t.name: {"weight": round(float(w), 6), "train_features": len(t.features), "batch_size": t.batch_size}
                                  for t, w in zip(self.tasks, plan["weights"])}})
         else:
@@ -448,7 +465,7 @@ class Trainer:
                 batch = self._batches(ti, epoch)[j]
                 feats = [task.features[i] for i in batch]
                 fmt = "classification" if task.head.format in CLASSIFICATION else task.head.format
-                step_loss = backward_batch(task.head.model, fmt, feats, c.micro_batch_size, pad, side, device, c.dtype)
+                step_loss = backward_batch(task.head.model, fmt, feats, c.micro_batch_size, pad, side, device, c.dtype, norms[ti])
                 if step_loss is not None:
                     if c.max_grad_norm:
                         torch.nn.utils.clip_grad_norm_([p for _, p in params], float(c.max_grad_norm))

@@ -10,7 +10,8 @@ same data with the same settings, in one run, and both are scored by xgap's tagg
   linear schedule with 10% warm-up, max length 128, gradient clipping at 1.0, seed 0, the **last** checkpoint
   (xgap evaluates its held-out set only at step 200, so its "best" is the last).
 * **xgap**: ``xgap.training.train_target`` with the card recipe (batching ``--xgap-batching``, default the
-  recipe's ``random``; loss weighting ``--xgap-loss-weighting``).
+  recipe's ``random``; loss weighting ``--xgap-loss-weighting``); each batch is computed as length-sorted
+  micro-batches of at most 512 padded tokens (``--xgap-micro-batch-tokens``: the same gradient, less padding).
 * **reference**: a plain PyTorch loop written as the ``transformers`` examples (``run_ner.py``) and ``Trainer``
   do it: ``AutoModelForTokenClassification.from_pretrained`` after ``set_seed``, words tokenised with
   ``is_split_into_words=True, truncation=True, max_length``, each word's label on its first sub-word and
@@ -107,7 +108,8 @@ def xgap_train(model_dir: str, data: str, work: Path, args, seed: int):
     res = train_target(model_dir, "udpos", out, data_dir=data, train_split="dev", dev_holdout=0.2, max_steps=args.steps,
                        batch_size=args.batch_size, learning_rate=args.lr, warmup_ratio=args.warmup_ratio, max_length=args.max_length,
                        eval_every=args.steps, seed=seed, dtype=args.dtype, batching=args.xgap_batching,
-                       loss_weighting=args.xgap_loss_weighting, replace_stale=True, progress=False)
+                       loss_weighting=args.xgap_loss_weighting, micro_batch_tokens=args.xgap_micro_batch_tokens or None,
+                       replace_stale=True, progress=False)
     lin = res.lineage
     assert lin["tasks"][0]["train"]["examples"] == TRAIN_SENTENCES, lin["tasks"][0]["train"]
     assert lin["steps"]["completed"] == args.steps and lin["steps"]["best"] == args.steps, lin["steps"]  # the last checkpoint
@@ -142,6 +144,9 @@ def main(argv=None) -> int:
     ap.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32", help="both sides (bf16 = autocast)")
     ap.add_argument("--xgap-batching", choices=["random", "length-grouped"], default="random")
     ap.add_argument("--xgap-loss-weighting", choices=["batch-mean", "per-token"], default="batch-mean")
+    ap.add_argument("--xgap-micro-batch-tokens", type=int, default=512,
+                    help="xgap computes each batch as length-sorted micro-batches of at most N padded tokens (same gradient; 0: off)")
+    ap.add_argument("--threads", type=int, help="torch threads (default: torch's; 1 is faster on an oversubscribed machine)")
     ap.add_argument("--langs", default="en,de")
     ap.add_argument("--tolerance", type=float, default=1.5, help="largest allowed |xgap - reference| English F1 (mean over seeds)")
     ap.add_argument("--fresh", action="store_true", help="retrain the reference side even if its scores are cached")
@@ -149,6 +154,8 @@ def main(argv=None) -> int:
 
     import torch
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
     from xgap.cards import load_card
     from xgap.data import load_examples
     from xgap.harness.runner import package_model_dir
@@ -167,7 +174,7 @@ def main(argv=None) -> int:
           + ", ".join(f"{l} {len(t)} sentences" for l, t in tests.items()))
     print(f"settings: {args.steps} steps, batch {args.batch_size}, lr {args.lr}, warm-up {args.warmup_ratio}, max length "
           f"{args.max_length}, clip {args.max_grad_norm}, {args.dtype}; xgap batching {args.xgap_batching}, loss "
-          f"{args.xgap_loss_weighting}; seeds {seeds}; torch threads {torch.get_num_threads()}; load average {os.getloadavg()}")
+          f"{args.xgap_loss_weighting}, micro-batches of <= {args.xgap_micro_batch_tokens or 'all'} tokens; seeds {seeds}; torch threads {torch.get_num_threads()}; load average {os.getloadavg()}")
 
     ref_settings = {k: getattr(args, k) for k in ("steps", "batch_size", "lr", "warmup_ratio", "max_length", "max_grad_norm", "dtype")}
     import transformers

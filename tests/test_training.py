@@ -230,13 +230,19 @@ def test_gradient_accumulation_equals_the_whole_batch(task, encoder, mirror, mon
     head = build_head(load_encoder(ModelRef(str(encoder))), task, card.format, labels or None, seed=0)
     head.model.eval()  # no dropout: the comparison is exact up to float summation order
 
-    def grads(mbs):
+    def grads(mbs, tokens=None):
         head.model.zero_grad(set_to_none=True)
-        backward_batch(head.model, card.format, feats, mbs, tok.pad_token_id, "right", "cpu")
+        backward_batch(head.model, card.format, feats, mbs, tok.pad_token_id, "right", "cpu", micro_batch_tokens=tokens)
         return torch.cat([p.grad.flatten() for p in head.model.parameters() if p.grad is not None])
 
     whole, split = grads(None), grads(3)
     assert torch.allclose(whole, split, rtol=1e-4, atol=1e-6)
+    # Length-sorted micro-batches of a token budget (--micro-batch-tokens): the same gradient too.
+    from xgap.training.loop import micro_batches
+
+    budget = 2 * max(len(f["input_ids"]) if task != "hellaswag" else len(f["input_ids"]) * len(f["input_ids"][0]) for f in feats)
+    assert len(micro_batches(feats, None, budget)) > 1
+    assert torch.allclose(whole, grads(None, budget), rtol=1e-4, atol=1e-6)
     if task == "ccg":  # sentences of different lengths: averaging micro-batch means is measurably wrong
         import xgap.training.loop as loop
 

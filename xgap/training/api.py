@@ -102,6 +102,7 @@ def train_intermediate(
     epochs: Optional[float] = None,
     batch_size: Optional[int] = None,
     micro_batch_size: Optional[int] = None,
+    micro_batch_tokens: Optional[int] = None,
     eval_every: Optional[int] = None,
     save_every: Optional[int] = None,
     patience: Optional[int] = None,
@@ -152,6 +153,7 @@ def train_target(
     epochs: Optional[float] = None,
     batch_size: Optional[int] = None,
     micro_batch_size: Optional[int] = None,
+    micro_batch_tokens: Optional[int] = None,
     eval_every: Optional[int] = None,
     save_every: Optional[int] = None,
     patience: Optional[int] = None,
@@ -448,6 +450,7 @@ def _train(kind: str, model: str, names: list[str], output, opts: dict) -> Train
     settings = {
         "kind": kind, "training_version": TRAINING_VERSION, "recipe": recipe, "batch_sizes": batch_sizes, "seed": seed, "dtype": dtype,
         "max_steps": opts.get("max_steps"), "micro_batch_size": opts.get("micro_batch_size"), "cap": cap,
+        "micro_batch_tokens": opts.get("micro_batch_tokens"),
         "max_length": opts.get("max_length"), "train_split": opts.get("train_split") or "train", "dev_holdout": opts.get("dev_holdout"),
     }
     if opts.get("train_from"):  # only when given, so earlier run keys stay valid
@@ -493,7 +496,7 @@ def _train(kind: str, model: str, names: list[str], output, opts: dict) -> Train
         schedule=str(recipe["schedule"]), weight_decay=float(recipe.get("weight_decay") or 0.0),
         max_grad_norm=recipe.get("max_grad_norm"), eval_every=int(recipe["eval_every_steps"]), save_every=opts.get("save_every"),
         patience=recipe.get("patience"), seed=seed, dtype=dtype, max_steps=opts.get("max_steps"),
-        micro_batch_size=opts.get("micro_batch_size"), cap=cap, progress=bool(opts.get("progress", True)), device=device,
+        micro_batch_size=opts.get("micro_batch_size"), micro_batch_tokens=opts.get("micro_batch_tokens"), cap=cap, progress=bool(opts.get("progress", True)), device=device,
         batching=str(recipe["batching"]), loss_weighting=str(recipe["loss_weighting"]),
     )
     out.mkdir(parents=True, exist_ok=True)
@@ -555,6 +558,7 @@ def _train(kind: str, model: str, names: list[str], output, opts: dict) -> Train
         "dtype": dtype,
         "device": device_description() if device == "cpu" else device,
         "micro_batch_size": opts.get("micro_batch_size"),
+        "micro_batch_tokens": opts.get("micro_batch_tokens"),
         "limits": {"train": opts.get("limit"), "dev": opts.get("dev_limit") or opts.get("limit"), "max_steps": opts.get("max_steps")},
         "train_split": settings["train_split"],
         "dev_holdout": opts.get("dev_holdout"),

@@ -85,6 +85,7 @@ class LoopConfig:
     dtype: str = "float32"
     max_steps: Optional[int] = None
     micro_batch_size: Optional[int] = None
+    micro_batch_tokens: Optional[int] = None  # length-sorted micro-batches of at most N padded tokens
     cap: Optional[int] = None
     log_every: int = 10
     batching: str = "random"  # multitask.BATCHING_MODES
@@ -203,13 +204,43 @@ def qa_loss(start_logits, end_logits, attention_mask, starts, ends):
     return (ce(s, starts) + ce(e, ends)) / 2
 
 
+def micro_batches(feats: Sequence[dict], micro_batch_size: Optional[int], micro_batch_tokens: Optional[int]) -> list[list[dict]]:
+    """The micro-batches of one batch: slices of ``micro_batch_size`` in batch order, or (``micro_batch_tokens``)
+    the batch sorted by length, longest first, cut so that each micro-batch pads to at most that many tokens.
+
+    Why the second: a random batch of 32 UD sentences pads to ~3x its real tokens (its longest member
+    sets the width); cut into length-sorted micro-batches of 512 padded tokens it computes ~1.6x.
+    The gradient is the same (micro-batches are weighted by their loss units), so this changes speed,
+    not what is learned -- unlike length-grouped *batches*.
+    """
+    mbs = micro_batch_size or len(feats)
+    if not micro_batch_tokens:
+        return [list(feats[a : a + mbs]) for a in range(0, len(feats), mbs)]
+    width = [max(len(x) for x in f["input_ids"]) * len(f["input_ids"]) if fmt_is_choice(f) else len(f["input_ids"]) for f in feats]
+    order = sorted(range(len(feats)), key=lambda i: (-width[i], i))
+    out, a = [], 0
+    while a < len(order):
+        n = max(1, min(mbs, len(order) - a, int(micro_batch_tokens) // max(1, width[order[a]])))
+        out.append([feats[i] for i in order[a : a + n]])
+        a += n
+    return out
+
+
+def fmt_is_choice(feature: dict) -> bool:
+    """Multiple-choice features hold one input per choice (a list of lists)."""
+    ids = feature["input_ids"]
+    return bool(ids) and isinstance(ids[0], (list, tuple))
+
+
 def backward_batch(model, fmt: str, feats: Sequence[dict], micro_batch_size: Optional[int], pad_token_id: int,
-                   padding_side: str, device, dtype: str = "float32", norm: Optional[float] = None) -> Optional[float]:
+                   padding_side: str, device, dtype: str = "float32", norm: Optional[float] = None,
+                   micro_batch_tokens: Optional[int] = None) -> Optional[float]:
     """Accumulate the gradient of one batch's loss, in micro-batches; return the loss (None: nothing to learn).
 
     Each micro-batch's mean loss is weighted by its share of the batch's loss units (examples, or
     labelled tokens for tagging -- see :func:`~xgap.training.features.loss_units`), so the summed
     gradient equals the gradient of the whole batch's mean loss whatever the micro-batch size.
+    ``micro_batch_tokens``: length-sorted micro-batches instead (:func:`micro_batches`).
     ``norm`` (``loss_weighting: per-token``): divide the batch's *summed* unit losses by this
     constant instead of by the batch's own unit count (:func:`~xgap.training.multitask.unit_norm`).
     """
@@ -219,10 +250,8 @@ def backward_batch(model, fmt: str, feats: Sequence[dict], micro_batch_size: Opt
     if units == 0:
         return None
     device = torch.device(device)
-    mbs = micro_batch_size or len(feats)
     total = 0.0
-    for a in range(0, len(feats), mbs):
-        mb = feats[a : a + mbs]
+    for mb in micro_batches(feats, micro_batch_size, micro_batch_tokens):
         u = loss_units(fmt, mb)
         if u == 0:
             continue
@@ -465,7 +494,8 @@ class Trainer:
                 batch = self._batches(ti, epoch)[j]
                 feats = [task.features[i] for i in batch]
                 fmt = "classification" if task.head.format in CLASSIFICATION else task.head.format
-                step_loss = backward_batch(task.head.model, fmt, feats, c.micro_batch_size, pad, side, device, c.dtype, norms[ti])
+                step_loss = backward_batch(task.head.model, fmt, feats, c.micro_batch_size, pad, side, device, c.dtype, norms[ti],
+                                           c.micro_batch_tokens)
                 if step_loss is not None:
                     if c.max_grad_norm:
                         torch.nn.utils.clip_grad_norm_([p for _, p in params], float(c.max_grad_norm))

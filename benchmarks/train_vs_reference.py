@@ -114,9 +114,13 @@ def xgap_train(model_dir: str, data: str, work: Path, args, seed: int):
     assert lin["tasks"][0]["train"]["examples"] == TRAIN_SENTENCES, lin["tasks"][0]["train"]
     assert lin["steps"]["completed"] == args.steps and lin["steps"]["best"] == args.steps, lin["steps"]  # the last checkpoint
     assert lin["recipe"]["max_grad_norm"] == args.max_grad_norm and lin["recipe"]["weight_decay"] == 0.0
-    model = AutoModelForTokenClassification.from_pretrained(str(out))
-    model.eval()
-    return model, AutoTokenizer.from_pretrained(str(out)), lin["provenance"]["train_seconds"], res.reused
+
+    def load():
+        model = AutoModelForTokenClassification.from_pretrained(str(out))
+        model.eval()
+        return model, AutoTokenizer.from_pretrained(str(out))
+
+    return load, lin, res.reused
 
 
 def scores(card, model, tok, tests: dict, labels: list) -> dict:
@@ -189,8 +193,15 @@ def main(argv=None) -> int:
     for seed in seeds:
         t0 = time.perf_counter()
         if "xgap" in sides:
-            xm, xt, x_secs, reused = xgap_train(model_dir, data, work, args, seed)
-            x = scores(card, xm, xt, tests, labels)
+            load, lin, reused = xgap_train(model_dir, data, work, args, seed)
+            x_secs = lin["provenance"]["train_seconds"]
+            # Scores of a checkpoint are cached by its weights hash (a rerun that reuses it need not re-evaluate).
+            xcache = work / f"xgap-scores-{lin['output']['weights_hash'][:16]}-{'_'.join(langs)}.json"
+            if xcache.is_file() and reused:
+                x = json.loads(xcache.read_text())["f1"]
+            else:
+                x = scores(card, *load(), tests, labels)
+                xcache.write_text(json.dumps({"checkpoint": lin["output"], "f1": x}, indent=1))
             print(f"seed {seed} xgap:      " + ", ".join(f"{l} {v:.2f}" for l, v in x.items())
                   + f"  (train loop {x_secs:.0f}s{', reused checkpoint' if reused else ''}; {time.perf_counter() - t0:.0f}s with evaluation)",
                   flush=True)

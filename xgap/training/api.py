@@ -48,12 +48,17 @@ from .lineage import LINEAGE_FILE, LINEAGE_VERSION, chain_for, describe_chain, r
 log = logging.getLogger("xgap")
 
 #: Bump when a change to the training code makes earlier outputs incomparable (goes into run keys).
-TRAINING_VERSION = 1
+#: 2: random batches by default (was: length-grouped in groups of 50 batches; issue 19); recipe keys
+#: ``batching``, ``loss_weighting``, ``head_seed``.
+TRAINING_VERSION = 2
 
+#: ``batching``/``loss_weighting``: see :mod:`xgap.training.multitask`; ``head_seed``: the seed of the
+#: fresh heads' initialisation (None: ``seed``), so data order and head init can be varied apart.
 RECIPE_DEFAULTS = {"learning_rate": 1e-5, "schedule": "linear", "warmup_ratio": 0.1, "optimizer": "adamw",
                    "weight_decay": 0.0, "batch_size": 32, "epochs": 2, "eval_every_steps": 1000, "patience": 5,
-                   "max_grad_norm": 1.0, "seed": 0}
-SHARED_KEYS = ("learning_rate", "schedule", "warmup_ratio", "weight_decay", "epochs", "eval_every_steps", "patience", "max_grad_norm")
+                   "max_grad_norm": 1.0, "seed": 0, "batching": "random", "loss_weighting": "batch-mean", "head_seed": None}
+SHARED_KEYS = ("learning_rate", "schedule", "warmup_ratio", "weight_decay", "epochs", "eval_every_steps", "patience", "max_grad_norm",
+               "batching", "loss_weighting", "head_seed")
 
 #: Files and folders ``xgap train`` writes into an output folder (the only ones it ever deletes).
 OWN_FILES = ("lineage.json", "train_log.jsonl", "checkpoint-last", "checkpoint-last.old", "checkpoint-best", "checkpoint-best.old", "heads")
@@ -97,11 +102,15 @@ def train_intermediate(
     epochs: Optional[float] = None,
     batch_size: Optional[int] = None,
     micro_batch_size: Optional[int] = None,
+    micro_batch_tokens: Optional[int] = None,
     eval_every: Optional[int] = None,
     save_every: Optional[int] = None,
     patience: Optional[int] = None,
     warmup_ratio: Optional[float] = None,
     max_length: Optional[int] = None,
+    batching: Optional[str] = None,
+    loss_weighting: Optional[str] = None,
+    head_seed: Optional[int] = None,
     train_from: Optional[Union[str, dict]] = None,
     dev_holdout: Optional[float] = None,
     revision: Optional[str] = None,
@@ -119,7 +128,8 @@ def train_intermediate(
     checkpoint is the one with the best unweighted mean of the tasks' English dev primary scores.
     ``limit``/``dev_limit``: use only the first N training / dev examples per task (smoke runs;
     ``dev_limit`` defaults to ``limit``). ``max_steps`` caps optimizer steps (the LR schedule is
-    laid out over the capped count). ``train_from`` / ``dev_holdout``: stand-in training data, as
+    laid out over the capped count). ``batching`` (``random``/``length-grouped``), ``loss_weighting``
+    (``batch-mean``/``per-token``) and ``head_seed`` override the card recipe's keys of those names. ``train_from`` / ``dev_holdout``: stand-in training data, as
     for :func:`train_target` (single-task runs only). Returns a :class:`TrainResult`.
     """
     names = _task_list(tasks)
@@ -143,11 +153,15 @@ def train_target(
     epochs: Optional[float] = None,
     batch_size: Optional[int] = None,
     micro_batch_size: Optional[int] = None,
+    micro_batch_tokens: Optional[int] = None,
     eval_every: Optional[int] = None,
     save_every: Optional[int] = None,
     patience: Optional[int] = None,
     warmup_ratio: Optional[float] = None,
     max_length: Optional[int] = None,
+    batching: Optional[str] = None,
+    loss_weighting: Optional[str] = None,
+    head_seed: Optional[int] = None,
     train_split: str = "train",
     dev_holdout: Optional[float] = None,
     train_from: Optional[Union[str, dict]] = None,
@@ -314,6 +328,8 @@ def _labels(card, train_examples) -> list[str]:
 
 def _recipe(cards, opts: dict) -> tuple[dict, dict, dict, list]:
     """(shared recipe, per-task batch sizes, overrides, notes) from the cards and keyword overrides."""
+    from . import multitask
+
     first = dict(RECIPE_DEFAULTS, **cards[0].recipe)
     notes = []
     for c in cards[1:]:
@@ -323,13 +339,33 @@ def _recipe(cards, opts: dict) -> tuple[dict, dict, dict, list]:
             notes.append(f"{c.name}: {', '.join(f'{k}={other[k]}' for k in diff)} differ from {cards[0].name}'s and were not used "
                          f"(the first task's optimiser settings drive a multi-task run)")
     mapping = {"learning_rate": "learning_rate", "epochs": "epochs", "eval_every": "eval_every_steps", "patience": "patience",
-               "warmup_ratio": "warmup_ratio", "seed": "seed", "batch_size": "batch_size"}
+               "warmup_ratio": "warmup_ratio", "seed": "seed", "batch_size": "batch_size", "batching": "batching",
+               "loss_weighting": "loss_weighting", "head_seed": "head_seed"}
     overrides = {mapping[k]: opts[k] for k in mapping if opts.get(k) is not None and opts[k] != first.get(mapping[k])}
     recipe = dict(first)
     recipe.update(overrides)
     batch = {c.name: int(overrides.get("batch_size") or dict(RECIPE_DEFAULTS, **c.recipe)["batch_size"]) for c in cards}
     recipe["batch_size"] = batch[cards[0].name]
+    _check_choice(recipe, "batching", multitask.BATCHING_MODES, "--batching")
+    _check_choice(recipe, "loss_weighting", multitask.LOSS_WEIGHTINGS, "--loss-weighting")
+    if recipe.get("head_seed") is not None and (isinstance(recipe["head_seed"], bool) or not isinstance(recipe["head_seed"], int)):
+        raise XgapError(f"recipe head_seed must be an integer or null, not {recipe['head_seed']!r} - fix: --head-seed N")
     return recipe, batch, overrides, notes
+
+
+def _check_choice(recipe: dict, key: str, allowed: tuple, flag: str) -> None:
+    if recipe.get(key) not in allowed:
+        raise XgapError(f"recipe {key} must be one of {', '.join(allowed)}, not {recipe.get(key)!r} - fix: {flag} {allowed[0]}")
+
+
+def head_init_seed(recipe: dict, seed: int, task: str) -> int:
+    """The torch seed a task's fresh head is built from: ``head_seed`` (else ``seed``) mixed with the task's name,
+    so the heads of a multi-task run start differently."""
+    from . import multitask
+
+    base = recipe.get("head_seed")
+    base = seed if base is None else int(base)
+    return (base * 1_000_003 + multitask.task_stream(task)) % (2**31)
 
 
 def _check_output(out: Path, model_path: Optional[Path]) -> None:
@@ -414,6 +450,7 @@ def _train(kind: str, model: str, names: list[str], output, opts: dict) -> Train
     settings = {
         "kind": kind, "training_version": TRAINING_VERSION, "recipe": recipe, "batch_sizes": batch_sizes, "seed": seed, "dtype": dtype,
         "max_steps": opts.get("max_steps"), "micro_batch_size": opts.get("micro_batch_size"), "cap": cap,
+        "micro_batch_tokens": opts.get("micro_batch_tokens"),
         "max_length": opts.get("max_length"), "train_split": opts.get("train_split") or "train", "dev_holdout": opts.get("dev_holdout"),
     }
     if opts.get("train_from"):  # only when given, so earlier run keys stay valid
@@ -448,7 +485,7 @@ def _train(kind: str, model: str, names: list[str], output, opts: dict) -> Train
         fmt_features = encode_for_training(c, tokenizer, train.examples, labels, opts.get("max_length"))
         if not fmt_features.features:
             raise XgapError(f"task '{c.name}': no labelled training examples in {train.origin}")
-        head = build_head(encoder, c.name, c.format, labels or None, seed=(seed * 1_000_003 + multitask.task_stream(c.name)) % (2**31))
+        head = build_head(encoder, c.name, c.format, labels or None, seed=head_init_seed(recipe, seed, c.name))
         runs.append(TaskRun(name=c.name, card=c, head=head, features=fmt_features.features, lengths=fmt_features.lengths,
                             size=fmt_features.n_examples, batch_size=batch_sizes[c.name], dev_examples=list(dev.examples),
                             labels=labels or None, max_length=opts.get("max_length")))
@@ -459,7 +496,8 @@ def _train(kind: str, model: str, names: list[str], output, opts: dict) -> Train
         schedule=str(recipe["schedule"]), weight_decay=float(recipe.get("weight_decay") or 0.0),
         max_grad_norm=recipe.get("max_grad_norm"), eval_every=int(recipe["eval_every_steps"]), save_every=opts.get("save_every"),
         patience=recipe.get("patience"), seed=seed, dtype=dtype, max_steps=opts.get("max_steps"),
-        micro_batch_size=opts.get("micro_batch_size"), cap=cap, progress=bool(opts.get("progress", True)), device=device,
+        micro_batch_size=opts.get("micro_batch_size"), micro_batch_tokens=opts.get("micro_batch_tokens"), cap=cap, progress=bool(opts.get("progress", True)), device=device,
+        batching=str(recipe["batching"]), loss_weighting=str(recipe["loss_weighting"]),
     )
     out.mkdir(parents=True, exist_ok=True)
     trainer = Trainer(encoder, runs, tokenizer, cfg, out, run_key)
@@ -509,11 +547,18 @@ def _train(kind: str, model: str, names: list[str], output, opts: dict) -> Train
         "recipe_source": f"card protocol.recipe of {cards[0].name}" + (" (+ per-task batch_size)" if len(cards) > 1 else ""),
         "recipe_overrides": overrides,
         "recipe_notes": notes,
+        "batching": {"mode": recipe["batching"], "loss_weighting": recipe["loss_weighting"],
+                     "group_batches": {r.name: multitask.group_batches(len(r.features), r.batch_size) for r in runs}
+                     if recipe["batching"] == "length-grouped" else None,
+                     "per_token_divisor": {r.name: round(trainer.unit_norm(r), 6) for r in runs}
+                     if recipe["loss_weighting"] == "per-token" else None,
+                     "head_init_seed": {r.name: head_init_seed(recipe, seed, r.name) for r in runs}},
         "multitask": {"sampling": "examples-proportional", "cap": cap, "selection": "unweighted mean of dev primary scores"} if len(cards) > 1 else None,
         "seed": seed,
         "dtype": dtype,
         "device": device_description() if device == "cpu" else device,
         "micro_batch_size": opts.get("micro_batch_size"),
+        "micro_batch_tokens": opts.get("micro_batch_tokens"),
         "limits": {"train": opts.get("limit"), "dev": opts.get("dev_limit") or opts.get("limit"), "max_steps": opts.get("max_steps")},
         "train_split": settings["train_split"],
         "dev_holdout": opts.get("dev_holdout"),

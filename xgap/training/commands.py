@@ -29,11 +29,21 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=positive_float, help="override the card's epochs")
     p.add_argument("--batch-size", type=batch_size, help="override the card's (effective) batch size")
     p.add_argument("--micro-batch-size", type=batch_size, help="examples per forward pass; the batch is reached by gradient accumulation")
+    p.add_argument("--micro-batch-tokens", type=positive_int,
+                   help="split each batch into length-sorted micro-batches of at most N padded tokens: the same gradient with "
+                        "less padding (faster on CPU for random batches of mixed lengths)")
     p.add_argument("--warmup-ratio", type=fraction, help="override the card's warm-up share of the steps")
     p.add_argument("--eval-every", type=positive_int, help="evaluate on English dev every N steps (default: the card's eval_every_steps)")
     p.add_argument("--save-every", type=positive_int, help="save resumable state every N steps (default: at every evaluation)")
     p.add_argument("--patience", type=positive_int, help="stop after N evaluations without improvement (default: the card's)")
     p.add_argument("--max-length", type=max_length, help="override the card's max sequence length")
+    p.add_argument("--batching", choices=["random", "length-grouped"],
+                   help="batch composition (default: the card recipe's, random = shuffled batches as transformers' Trainer; "
+                        "length-grouped = batches of similar length, less padding)")
+    p.add_argument("--loss-weighting", choices=["batch-mean", "per-token"],
+                   help="loss of a batch: mean over its labelled tokens (batch-mean, default) or their sum over the mean per batch "
+                        "of the epoch (per-token: every labelled token weighs the same; use it with --batching length-grouped)")
+    p.add_argument("--head-seed", type=seed_int, help="seed of the fresh head's initialisation (default: the card recipe's, else --seed)")
     p.add_argument("--train-from", metavar="TASK/LANG/SPLIT",
                    help="stand-in training data from another card of the same format, e.g. xquad/en/test for squad")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default: cuda when available)")
@@ -43,8 +53,8 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 def _kwargs(args) -> dict:
     keys = ("data_dir", "revision", "trust_remote_code", "dtype", "seed", "max_steps", "limit", "dev_limit", "learning_rate", "epochs",
-            "batch_size", "micro_batch_size", "warmup_ratio", "eval_every", "save_every", "patience", "max_length", "device",
-            "overwrite", "keep_checkpoints", "train_from")
+            "batch_size", "micro_batch_size", "micro_batch_tokens", "warmup_ratio", "eval_every", "save_every", "patience", "max_length", "device",
+            "overwrite", "keep_checkpoints", "train_from", "batching", "loss_weighting", "head_seed")
     kw = {k: getattr(args, k) for k in keys}
     kw["progress"] = not (getattr(args, "quiet", False) or os.environ.get("XGAP_QUIET"))
     return kw

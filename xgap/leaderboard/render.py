@@ -301,18 +301,20 @@ CACHE_FORMAT = 4
 PARALLEL_MIN = 64
 
 
-def _site_key(tasks, plots: bool) -> str:
-    """Everything besides a submission's own files that the pages depend on: cards, templates, this code."""
-    from ..resources import templates_dir
+def _site_key(plots: bool) -> str:
+    """Everything besides a submission's own files that the pages depend on: the task cards' files,
+    the templates, this package's code. Hashed from bytes (~60 small files, milliseconds): parsing
+    the cards would cost more than the whole no-change check."""
+    from ..resources import tasks_dir, templates_dir
 
-    h = hashlib.sha256(f"{CACHE_FORMAT}|{__version__}|{plots}|{[(t.name, t.languages, t.version, t.primary_metric, t.has_gap) for t in tasks]}".encode())
-    for f in sorted(templates_dir().glob("*.html")):  # includes _overview_row.html and _sort.html
-        h.update(f.name.encode())
-        h.update(f.read_bytes())
+    h = hashlib.sha256(f"{CACHE_FORMAT}|{__version__}|{plots}".encode())
     here = Path(__file__).resolve().parent
-    for f in [*sorted(here.glob("*.py")), here.parent / "grid" / "summary.py"]:  # the code that makes the pages
-        h.update(f.name.encode())
-        h.update(f.read_bytes())
+    files = [*sorted(tasks_dir().rglob("*")), *sorted(templates_dir().glob("*.html")),  # includes _overview_row.html
+             *sorted(here.glob("*.py")), here.parent / "grid" / "summary.py", here.parent / "metrics" / "aggregate.py"]
+    for f in files:
+        if f.is_file():
+            h.update(f"{f.name}|{f.stat().st_size}|".encode())
+            h.update(f.read_bytes())
     return h.hexdigest()
 
 
@@ -445,20 +447,23 @@ def build_site(results: str | Path, output: str | Path, on_problem=None, plots: 
     Files rewritten *in place* (not by the store's atomic rename) are not noticed: use
     ``cache=False`` (``--no-cache``) after such an edit.
     """
-    from ..grid.summary import grid_of, summarize_submissions
-    from ..store import atomic_write_bytes
-    from .grids import grid_nav
-    from .model import build_leaderboard, target_tasks
-    from .records import cache_entry, dumps, from_cache, read_submission, stamps_unchanged, submission_folders, unpack, SubmissionFiles
+    from .records import submission_folders
 
     since_ns = time.time_ns()
     out = Path(output)
-    tasks = target_tasks()
-    key = _site_key(tasks, plots)
+    key = _site_key(plots)
     folders = submission_folders(results)
     index = _load(out / INDEX_NAME, key) if cache and (out / SITE_MARKER).exists() else None
     if index is not None and _nothing_changed(index, folders, out):
         return {**index["info"], "reused_pages": len(folders)}
+
+    from ..grid.summary import grid_of, summarize_submissions
+    from ..store import atomic_write_bytes
+    from .grids import grid_nav
+    from .model import build_leaderboard, target_tasks
+    from .records import cache_entry, dumps, from_cache, read_submission, stamps_unchanged, unpack, SubmissionFiles
+
+    tasks = target_tasks()
     old = (_load(out / CACHE_NAME, key) or {}).get("submissions", {}) if index is not None else {}
     old_stamps = index["subs"] if index is not None else {}
 

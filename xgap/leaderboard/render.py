@@ -25,6 +25,7 @@ as a formula.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import io
 import json
@@ -460,10 +461,13 @@ def build_site(results: str | Path, output: str | Path, on_problem=None, plots: 
     from ..grid.summary import grid_of, summarize_submissions
     from ..store import atomic_write_bytes
     from .grids import grid_nav
-    from .model import build_leaderboard, target_tasks
+    from .model import TaskInfo, build_leaderboard, target_tasks
     from .records import cache_entry, dumps, from_cache, read_submission, stamps_unchanged, unpack, SubmissionFiles
 
-    tasks = target_tasks()
+    try:  # the cards as parsed last time (their files are in the key); parsing the YAML costs ~0.1-0.4 s
+        tasks = [TaskInfo(**{**t, "languages": tuple(t["languages"])}) for t in index["tasks"]]
+    except (TypeError, KeyError):
+        tasks = target_tasks()
     old = (_load(out / CACHE_NAME, key) or {}).get("submissions", {}) if index is not None else {}
     old_stamps = index["subs"] if index is not None else {}
 
@@ -527,6 +531,7 @@ def build_site(results: str | Path, output: str | Path, on_problem=None, plots: 
             entries = {k: v for k, v in old.items() if k in ids}
             atomic_write_bytes(out / CACHE_NAME, dumps({"key": key, "submissions": entries}))
         index = {"key": key, "subs": {s.id: s.stamps for s in subs}, "grids": nav_grids, "info": info,
+                 "tasks": [dataclasses.asdict(t) for t in tasks],
                  "outputs": _output_stamps(out)}
         atomic_write_bytes(out / INDEX_NAME, dumps(index))
     return info

@@ -13,6 +13,13 @@ from xgap.leaderboard.render import build_site
 from xgap.leaderboard.synthetic import evaluated_record, manifest_doc, write_json
 
 EVIL = '<script>alert(1)</script> "$x$'
+
+
+@pytest.fixture(autouse=True)
+def _no_racy_window(monkeypatch):
+    """Stores here are written milliseconds before the build; trust their stamps anyway (see test_leaderboard_incremental)."""
+    monkeypatch.setattr("xgap.leaderboard.records.RACY_NS", 0)
+    monkeypatch.setattr("xgap.leaderboard.records.RACY_COARSE_NS", 0)
 SCORES = {  # (size, setting) -> en, de, fr
     ("L2", "none"): (80.0, 40.0, 30.0), ("L2", "squad"): (82.0, 50.0, 44.0),
     ("L4", "none"): (85.0, 55.0, 45.0), ("L4", "squad"): (86.0, 62.0, 56.0),

@@ -11,14 +11,20 @@ cost microseconds. A test keeps the mirror in step with the schema.
 A record must also sit where its content says (``<submission>/<task>/<language>.json``): a file
 copied into the wrong folder would otherwise be attributed to the wrong model.
 
-For incremental site builds a submission folder can be *fingerprinted* by its files' metadata
-(:func:`folder_fingerprint`) and, when unchanged, served from a cache of :func:`pack`-ed records
-that were checked when they were first read.
+For incremental site builds a submission folder is *stamped* (:func:`folder_stamps`): the
+(mtime, ctime, inode) of the folder and of each task folder, taken before its files are read. The
+store writes every record and manifest atomically (temp file + rename), and a rename changes the
+folder's mtime, so unchanged stamps mean unchanged files -- checked with ~10 ``stat`` calls per
+submission instead of one per record (162 here): at 1,000 submissions that is 0.06 s instead of
+1-3 s. Not seen: a file rewritten *in place* (``echo ... > de.json``, some editors); build with
+``--no-cache`` after such an edit. A folder modified within :data:`RACY_NS` of the build's start
+is not trusted next time (timestamps have a coarse clock: a second change in the same tick would
+leave the mtime as it was -- git's "racy" rule). Unchanged folders are served from a cache of
+:func:`pack`-ed records that were checked when they were first read.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -158,7 +164,7 @@ class SubmissionFiles:
     folder: Path
     manifest_file: Optional[dict] = None  # the parsed manifest.json: {"manifest", "parameters", "updated_at"}
     records: list = field(default_factory=list)  # [(path, record)] in (task, language) order
-    fingerprint: Optional[str] = None  # identity of every file read (see :func:`folder_fingerprint`); None: not cacheable
+    stamps: Optional[dict] = None  # folder stamps taken before reading (see :func:`folder_stamps`); None: not cacheable
     from_cache: bool = False  # records are slim cached copies (enough for the table, not for the provenance page)
 
 
@@ -202,21 +208,50 @@ def _record_files(folder: Path) -> list:
     return out
 
 
-def folder_fingerprint(folder: Path, files: list) -> str:
-    """Hash of (name, size, mtime, ctime, inode) of manifest.json and every record file.
+#: A folder whose mtime is this close to (or after) the build's start is re-read next time: the
+#: kernel stamps files from a coarse clock (a tick of 1-10 ms), so a second change within the same
+#: tick leaves the mtime as it was. Filesystems with whole-second timestamps get the longer window.
+RACY_NS = 100_000_000
+RACY_COARSE_NS = 2_000_000_000
 
-    Any write -- the store's atomic rename (new inode) or an in-place edit (new mtime/ctime/size) --
-    changes it, so a cached reading of an unchanged folder can be reused without re-reading.
+
+def _stamp(st) -> list:
+    return [st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+
+
+def folder_stamps(folder: Path | str, since_ns: int) -> Optional[dict]:
+    """``{"": stamp of the folder, task: stamp of its folder}``, or None when any is "racy".
+
+    Taken *before* the files are read, so a change made while reading shows up as a changed stamp
+    next time. None (do not trust next time) when a folder changed at or after ``since_ns - RACY_NS``
+    (``RACY_COARSE_NS`` for a whole-second mtime).
     """
-    parts = []
-    for path in [f"{folder}/manifest.json", *(p for _, _, p in files)]:
-        try:
-            st = os.stat(path)
-        except FileNotFoundError:
-            parts.append(f"{path}:-")
-            continue
-        parts.append(f"{path}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}")
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+    folder = str(folder)
+    try:
+        out = {"": _stamp(os.stat(folder))}
+        for e in os.scandir(folder):
+            if e.is_dir() and not e.name.startswith((".", "_")):
+                out[e.name] = _stamp(e.stat())
+    except OSError:
+        return None
+    for mtime, _, _ in out.values():
+        if mtime >= since_ns - (RACY_COARSE_NS if mtime % 1_000_000_000 == 0 else RACY_NS):
+            return None
+    return out
+
+
+def stamps_unchanged(folder: Path | str, stamps: Optional[dict]) -> bool:
+    """True when the folder and every task folder still carry ``stamps`` (no entry added, removed or renamed)."""
+    if not stamps:
+        return False
+    folder = str(folder)
+    try:
+        for name, old in stamps.items():
+            if _stamp(os.stat(f"{folder}/{name}" if name else folder)) != old:
+                return False
+    except OSError:
+        return False
+    return True
 
 
 def pack(rec: dict) -> list:
@@ -251,25 +286,17 @@ def unpack(folder: str, submission: str, row: list) -> tuple:
     return f"{folder}/{task}/{lang}.json", rec
 
 
-def read_submission(folder: Path, on_problem=None, cached: Optional[dict] = None) -> SubmissionFiles:
+def read_submission(folder: Path, on_problem=None, since_ns: Optional[int] = None) -> SubmissionFiles:
     """Every record of one submission folder (``<task>/<lang>.json``), checked.
 
     ``on_problem(message)`` receives each problem and the record is dropped; without it the first
-    problem raises. Either way a bad record is never used. ``cached`` (an entry of the build
-    cache: fingerprint, manifest_file, packed records) is reused when the folder is unchanged.
+    problem raises. Either way a bad record is never used. With ``since_ns`` (the build's start,
+    ``time.time_ns()``) the folder is stamped before reading (:func:`folder_stamps`), for the cache.
     """
     folder = Path(folder)
     sub = SubmissionFiles(id=folder.name, folder=folder)
+    stamps = folder_stamps(folder, since_ns) if since_ns is not None else None
     files = _record_files(folder)
-    if cached is not None:
-        fp = folder_fingerprint(folder, files)
-        if cached.get("fingerprint") == fp:
-            sub.fingerprint, sub.from_cache = fp, True
-            sub.manifest_file = cached.get("manifest_file")
-            base = str(folder)
-            sub.records = [unpack(base, sub.id, r) for r in cached["records"]]
-            return sub
-        sub.fingerprint = fp
     clean = True
 
     def problem(msg: str) -> None:
@@ -305,8 +332,8 @@ def read_submission(folder: Path, on_problem=None, cached: Optional[dict] = None
                     f"{sub.id}/{task}/{lang} - move it to the matching folder or rerun")
             continue
         sub.records.append((path, rec))
-    if not clean:
-        sub.fingerprint = None  # never cache a folder with problems: they are reported on every build
+    # never cache a folder with problems: they are reported on every build
+    sub.stamps = stamps if clean else None
     return sub
 
 
@@ -318,6 +345,14 @@ def _known_tasks() -> frozenset:
     return frozenset(card_files())
 
 
+def from_cache(folder: Path, entry: dict, stamps: dict) -> SubmissionFiles:
+    """A submission served from a cache entry (:func:`cache_entry`): slim records, no file read."""
+    folder = Path(folder)
+    base = str(folder)
+    return SubmissionFiles(id=folder.name, folder=folder, manifest_file=entry.get("manifest_file"),
+                           records=[unpack(base, folder.name, r) for r in entry["records"]], stamps=stamps, from_cache=True)
+
+
 def submission_folders(root: Path | str) -> list[Path]:
     """The submission folders of a store (sorted; hidden and ``_``-prefixed folders skipped)."""
     root = Path(root)
@@ -326,21 +361,14 @@ def submission_folders(root: Path | str) -> list[Path]:
     return sorted(Path(e.path) for e in os.scandir(root) if e.is_dir() and not e.name.startswith((".", "_")))
 
 
-def read_store(root: Path | str, on_problem=None, cache: Optional[dict] = None) -> list[SubmissionFiles]:
-    """All submissions of the store at ``root``, each with its checked records.
-
-    ``cache`` maps submission id -> a cached entry (see :func:`read_submission`); with it every
-    folder is fingerprinted and unchanged ones are not re-read.
-    """
-    return [read_submission(f, on_problem, None if cache is None else cache.get(f.name, {})) for f in submission_folders(root)]
+def read_store(root: Path | str, on_problem=None) -> list[SubmissionFiles]:
+    """All submissions of the store at ``root``, each with its checked records."""
+    return [read_submission(f, on_problem) for f in submission_folders(root)]
 
 
-def cache_entry(sub: SubmissionFiles) -> Optional[dict]:
-    """The cache entry for ``sub`` (packed records), or None when it must not be cached."""
-    if sub.fingerprint is None:
-        return None
-    records = [pack(r) for _, r in sub.records]
-    return {"fingerprint": sub.fingerprint, "manifest_file": sub.manifest_file, "records": records}
+def cache_entry(sub: SubmissionFiles) -> dict:
+    """The cache entry for ``sub``: its manifest and its records :func:`pack`-ed."""
+    return {"manifest_file": sub.manifest_file, "records": [pack(r) for _, r in sub.records]}
 
 
 def dumps(obj) -> bytes:

@@ -25,10 +25,13 @@ as a formula.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import io
 import json
+import os
 import re
+import time
 from pathlib import Path
 from typing import Optional
 
@@ -332,35 +335,137 @@ def _prepare_output(out: Path) -> None:
             raise XgapError(f"{out}: folder is not empty and was not built by xgap - fix: choose an empty or new --output")
     (out / "tasks").mkdir(parents=True, exist_ok=True)
     (out / "submissions").mkdir(parents=True, exist_ok=True)
-    (out / SITE_MARKER).write_text("built by xgap leaderboard build\n")
+    _put(out / SITE_MARKER, "built by xgap leaderboard build\n")
 
 
-CACHE_NAME = ".xgap-cache.json"
-CACHE_FORMAT = 3
+CACHE_NAME = ".xgap-cache.json"  # per submission: manifest + packed records (read only when something changed)
+INDEX_NAME = ".xgap-index.json"  # small: folder stamps, output file stamps, nav, last result (the no-change check)
+CACHE_FORMAT = 4
+#: Below this many submissions to (re)read, everything runs in this process (forking costs more).
+PARALLEL_MIN = 64
 
 
-def _site_key(tasks) -> str:
-    """Everything besides a submission's own files that its page depends on."""
-    from ..resources import templates_dir
+def _site_key(plots: bool) -> str:
+    """Everything besides a submission's own files that the pages depend on: the task cards' files,
+    the templates, this package's code. Hashed from bytes (~60 small files, milliseconds): parsing
+    the cards would cost more than the whole no-change check."""
+    from ..resources import tasks_dir, templates_dir
 
-    h = hashlib.sha256(f"{CACHE_FORMAT}|{__version__}|{[(t.name, t.languages, t.version, t.primary_metric, t.has_gap) for t in tasks]}".encode())
-    for f in sorted(templates_dir().glob("*.html")):  # includes _overview_row.html and _sort.html
-        h.update(f.name.encode())
-        h.update(f.read_bytes())
+    h = hashlib.sha256(f"{CACHE_FORMAT}|{__version__}|{plots}".encode())
+    here = Path(__file__).resolve().parent
+    files = [*sorted(tasks_dir().rglob("*")), *sorted(templates_dir().glob("*.html")),  # includes _overview_row.html
+             *sorted(here.glob("*.py")), here.parent / "grid" / "summary.py", here.parent / "metrics" / "aggregate.py"]
+    for f in files:
+        if f.is_file():
+            h.update(f"{f.name}|{f.stat().st_size}|".encode())
+            h.update(f.read_bytes())
     return h.hexdigest()
 
 
-def _load_cache(path: Path, key: str) -> tuple:
-    """``(submissions, grid nav)`` of the build cache; ``({}, None)`` when absent or stale."""
+def _load(path: Path, key: str) -> Optional[dict]:
+    """A cache/index document written under ``key``; None when absent, unreadable or stale."""
     from .records import loads
 
     try:
         doc = loads(path.read_bytes())
     except (OSError, ValueError):
-        return {}, None
-    if not isinstance(doc, dict) or doc.get("key") != key or not isinstance(doc.get("submissions"), dict):
-        return {}, None
-    return doc["submissions"], doc.get("grids")
+        return None
+    return doc if isinstance(doc, dict) and doc.get("key") == key else None
+
+
+def _put(path: Path, text) -> bool:
+    """Write ``text`` unless the file already holds exactly these bytes (then its mtime is kept); True if written."""
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    try:
+        if path.stat().st_size == len(data) and path.read_bytes() == data:
+            return False
+    except OSError:
+        pass
+    path.write_bytes(data)
+    return True
+
+
+def _output_stamps(out: Path) -> dict:
+    """``{relative path: [size, mtime_ns]}`` of every file of the site (the build's own bookkeeping excluded)."""
+    stamps = {}
+    for folder in (out, out / "tasks", out / "submissions", out / "grids"):
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        prefix = "" if folder == out else f"{folder.name}/"
+        for e in entries:
+            if e.is_file() and e.name not in (CACHE_NAME, INDEX_NAME):
+                st = e.stat()
+                stamps[prefix + e.name] = [st.st_size, st.st_mtime_ns]
+    return stamps
+
+
+def _nothing_changed(index: dict, folders: list, out: Path) -> bool:
+    """The store and the site are exactly as the last build left them (see :func:`build_site`)."""
+    from .records import stamps_unchanged
+
+    subs = index.get("subs")
+    if not isinstance(subs, dict) or list(subs) != [f.name for f in folders]:
+        return False
+    if not all(stamps_unchanged(f, subs[f.name]) for f in folders):
+        return False
+    return _output_stamps(out) == index.get("outputs")
+
+
+def _nav(tasks, nav_grids) -> dict:
+    return {"tasks": [t.name for t in tasks], "grids": nav_grids}
+
+
+def submission_page(env, e, board, nav) -> str:
+    """The HTML of ``submissions/<slug>.html``; depends only on ``e``, ``board.tasks``, ``nav`` and the templates."""
+    return env.get_template("submission.html").render(root="../", nav=nav, v=submission_view(e, board), title=e.name)
+
+
+_WORK: dict = {}  # set before workers fork (inherited, never pickled): env, nav, tasks, output, since_ns, collect
+
+
+def _read_and_render(job) -> tuple:
+    """Read and check one submission, write its page, return it slim: ``(i, manifest_file, packed, stamps, problems)``.
+
+    Runs in a worker process on big builds (the full records never travel back: only the packed
+    rows the table needs), in this process on small ones.
+    """
+    from .model import Leaderboard, build_entry
+    from .records import pack, read_submission
+
+    i, folder = job
+    w = _WORK
+    problems: list = []
+    sub = read_submission(folder, problems.append if w["collect"] else None, since_ns=w["since_ns"])
+    e = build_entry(sub, w["tasks"])
+    _put(w["output"] / "submissions" / f"{slug(e.id)}.html", submission_page(w["env"], e, Leaderboard(w["tasks"], [e]), w["nav"]))
+    return i, sub.manifest_file, [pack(r) for _, r in sub.records], sub.stamps, problems
+
+
+def _peek_grid(folder: Path) -> bool:
+    """Whether ``manifest.json`` names a grid (unchecked peek; the full read checks it)."""
+    from .records import loads
+
+    try:
+        grid = loads((folder / "manifest.json").read_bytes())["manifest"]["grid"]
+        return isinstance(grid, dict) and bool(grid.get("experiment"))
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
+def _fork_context():
+    """A fork-based multiprocessing context, or None where fork is unavailable (then all runs here)."""
+    import multiprocessing as mp
+
+    return mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+
+
+def _workers() -> int:
+    try:
+        return max(1, min(2, len(os.sched_getaffinity(0))))
+    except (AttributeError, OSError):
+        return max(1, min(2, os.cpu_count() or 1))
 
 
 def build_site(results: str | Path, output: str | Path, on_problem=None, plots: bool = True, cache: bool = True) -> dict:
@@ -369,56 +474,123 @@ def build_site(results: str | Path, output: str | Path, on_problem=None, plots: 
     ``on_problem(message)`` lets invalid records be skipped (each reported); without it the first
     invalid record is an error naming its path.
 
-    Incremental rebuilds (``cache=True``): ``<output>/.xgap-cache.json`` keeps, per submission, a
-    fingerprint of its files (name, size, mtime, ctime, inode: see
-    :func:`xgap.leaderboard.records.folder_fingerprint`) and the slim, already-checked records. A
-    submission whose files are unchanged is not re-read, and its page (which depends only on its
-    own records, the task cards and the templates -- all in the key) is not re-rendered. Overview,
-    task pages, plots, JSON and CSV are always rebuilt.
-    """
-    from ..grid.summary import grid_of, summarize_submissions
-    from .grids import grid_nav
-    from .model import build_leaderboard, target_tasks
-    from .records import cache_entry, dumps, read_store, read_submission
-    from ..store import atomic_write_bytes
+    Incremental rebuilds (``cache=True``), all giving a site byte-identical to a from-scratch build:
 
+    - ``<output>/.xgap-index.json`` keeps the stamps of every submission folder
+      (:func:`xgap.leaderboard.records.folder_stamps`) and of every file of the site. When both
+      are unchanged, and the key (cards, templates, this package's code, ``plots``) is the same,
+      the build stops there: ~10 ``stat`` calls per submission, no record read.
+    - otherwise ``<output>/.xgap-cache.json`` gives the slim, already-checked records of the
+      submissions whose folders are unchanged; only the others are read, and only their pages are
+      rendered (a submission page depends only on its own records, the task cards, the nav bar
+      and the templates). Overview, task pages, JSON and CSV are rendered again but written only
+      where their bytes changed; the plots are redrawn (in a second process on big sites).
+    - big (re)reads run in two processes, each reading, checking and writing the pages of its
+      share of the submissions and sending back only the packed rows the table needs.
+
+    Files rewritten *in place* (not by the store's atomic rename) are not noticed: use
+    ``cache=False`` (``--no-cache``) after such an edit.
+    """
+    from .records import submission_folders
+
+    since_ns = time.time_ns()
     out = Path(output)
-    tasks = target_tasks()
-    key = _site_key(tasks)
-    old, old_grids = (_load_cache(out / CACHE_NAME, key) if cache and (out / SITE_MARKER).exists()
-                      else ({} if cache else None, None))
-    subs = read_store(results, on_problem, old)
+    key = _site_key(plots)
+    folders = submission_folders(results)
+    index = _load(out / INDEX_NAME, key) if cache and (out / SITE_MARKER).exists() else None
+    if index is not None and _nothing_changed(index, folders, out):
+        return {**index["info"], "reused_pages": len(folders)}
+
+    from ..grid.summary import grid_of, summarize_submissions
+    from ..store import atomic_write_bytes
+    from .grids import grid_nav
+    from .model import TaskInfo, build_leaderboard, target_tasks
+    from .records import cache_entry, dumps, from_cache, read_submission, stamps_unchanged, unpack, SubmissionFiles
+
+    try:  # the cards as parsed last time (their files are in the key); parsing the YAML costs ~0.1-0.4 s
+        tasks = [TaskInfo(**{**t, "languages": tuple(t["languages"])}) for t in index["tasks"]]
+    except (TypeError, KeyError):
+        tasks = target_tasks()
+    old = (_load(out / CACHE_NAME, key) or {}).get("submissions", {}) if index is not None else {}
+    old_stamps = index["subs"] if index is not None else {}
+
+    subs: list = [None] * len(folders)
+    todo, grid_todo = [], []
     qa = {t.name for t in tasks if t.is_qa}
-    for i, sub in enumerate(subs):
-        # A cached submission whose page is gone must be read in full to render it; so must a grid cell
-        # with QA records (the cache keeps only the primary metric's interval, its gap is on EM).
-        if sub.from_cache and (not (out / "submissions" / f"{slug(sub.id)}.html").is_file()
-                               or (grid_of(sub) and any(r["task"] in qa for _, r in sub.records))):
-            subs[i] = read_submission(sub.folder, on_problem, cached={})
-    board = build_leaderboard(subs, tasks)
-    grids = summarize_submissions(subs)
+    for i, f in enumerate(folders):
+        entry, stamps = old.get(f.name), old_stamps.get(f.name)
+        if entry is not None and stamps_unchanged(f, stamps) and (out / "submissions" / f"{slug(f.name)}.html").is_file():
+            sub = from_cache(f, entry, stamps)
+            # a grid cell with QA records is read in full: the cache keeps only the primary metric's
+            # interval, and the grid's QA gap is on EM
+            if not (grid_of(sub) and any(r["task"] in qa for _, r in sub.records)):
+                subs[i] = sub
+                continue
+            grid_todo.append(i)
+        elif _peek_grid(f):
+            grid_todo.append(i)
+        else:
+            todo.append(i)
+    for i in grid_todo:  # grid cells first: the nav bar of every page lists the grids
+        subs[i] = read_submission(folders[i], on_problem, since_ns=since_ns)
+    grids = summarize_submissions([s for s in subs if s is not None])
     nav_grids = grid_nav(grids)
-    same_nav = (old_grids or []) == nav_grids  # the nav bar of a kept page lists the grids
-    reuse = {s.id for s in subs if s.from_cache} if same_nav else set()
-    info = write_site(board, out, plots=plots, reuse=reuse, grids=grids)
-    unchanged = (old is not None and all(s.from_cache for s in subs) and {s.id for s in subs} == set(old)
-                 and same_nav)
-    if cache and not unchanged:
-        entries = {s.id: e for s in subs if (e := cache_entry(s)) is not None}
-        atomic_write_bytes(out / CACHE_NAME, dumps({"key": key, "submissions": entries, "grids": nav_grids}))
-    info["reused_pages"] = sum(s.id in reuse for s in subs)
+    if index is None or index.get("grids") != nav_grids:  # every page's nav bar changes: render them all
+        todo += [i for i, s in enumerate(subs) if s is not None and s.from_cache]
+        todo.sort()
+    env = _env()
+    _WORK.update(env=env, nav=_nav(tasks, nav_grids), tasks=tasks, output=out, since_ns=since_ns, collect=on_problem is not None)
+    _prepare_output(out)
+    ctx = _fork_context() if len(todo) >= PARALLEL_MIN and _workers() > 1 else None
+    jobs = [(i, folders[i]) for i in todo]
+    try:
+        if ctx is None:
+            results_iter = map(_read_and_render, jobs)
+            pool = None
+        else:
+            pool = ctx.Pool(_workers())
+            results_iter = pool.imap(_read_and_render, jobs, chunksize=max(1, min(32, len(jobs) // 16)))
+        for i, manifest_file, packed, stamps, problems in results_iter:
+            for msg in problems:
+                on_problem(msg)
+            base = str(folders[i])
+            subs[i] = SubmissionFiles(id=folders[i].name, folder=folders[i], manifest_file=manifest_file,
+                                      records=[unpack(base, folders[i].name, r) for r in packed], stamps=stamps)
+            old[folders[i].name] = {"manifest_file": manifest_file, "records": packed}
+    finally:
+        _WORK.clear()
+        if pool is not None:
+            pool.close()
+            pool.join()
+    board = build_leaderboard(subs, tasks)
+    done = {folders[i].name for i in todo} | {s.id for s in subs if s.from_cache}
+    info = write_site(board, out, plots=plots, reuse=done, grids=grids, env=env, parallel=len(folders) >= PARALLEL_MIN)
+    info["reused_pages"] = sum(s.from_cache for s in subs)
+    if cache:
+        ids = {f.name for f in folders}
+        if todo or grid_todo or set(old) != ids:
+            for i in grid_todo:
+                old[folders[i].name] = cache_entry(subs[i])
+            entries = {k: v for k, v in old.items() if k in ids}
+            atomic_write_bytes(out / CACHE_NAME, dumps({"key": key, "submissions": entries}))
+        index = {"key": key, "subs": {s.id: s.stamps for s in subs}, "grids": nav_grids, "info": info,
+                 "tasks": [dataclasses.asdict(t) for t in tasks],
+                 "outputs": _output_stamps(out)}
+        atomic_write_bytes(out / INDEX_NAME, dumps(index))
     return info
 
 
-def write_site(board, output: str | Path, plots: bool = True, reuse=frozenset(), grids=None) -> dict:
+def write_site(board, output: str | Path, plots: bool = True, reuse=frozenset(), grids=None, env=None, parallel: bool = False) -> dict:
     """Write every page of ``board``; submission pages of ids in ``reuse`` are kept as they are.
 
     ``grids``: the :func:`xgap.grid.summary.summarize_submissions` of the store (computed from
-    ``board.entries`` when not given); each gets a ``grids/<experiment>.html`` page.
+    ``board.entries`` when not given); each gets a ``grids/<experiment>.html`` page. A file whose
+    bytes would not change is not rewritten. ``parallel``: draw the scaling plots in a second
+    process while this one writes the pages.
     """
     out = Path(output)
     _prepare_output(out)
-    env = _env()
+    env = env or _env()
     from markupsafe import Markup
 
     from .grids import grid_nav, write_grid_pages
@@ -433,7 +605,8 @@ def write_site(board, output: str | Path, plots: bool = True, reuse=frozenset(),
     for r in rows:  # rendered once, reused by the three orderings
         r["html"] = Markup(row_t.render(r=r))
     by_id = {r["id"]: r for r in rows}
-    nav = {"tasks": [t.name for t in board.tasks], "grids": grid_nav(grids)}
+    nav = _nav(board.tasks, grid_nav(grids))
+    scaling = _background(_write_scaling, board, out, env, nav, plots) if parallel else None
     overview = env.get_template("overview.html")
     variants = [("index.html", "rank", "ranked (XTREME score first; see How rows are ranked)", rows),
                 ("by-size.html", "size", "sorted by size (smallest first)", [by_id[e.id] for e in board.by_size()]),
@@ -443,26 +616,45 @@ def write_site(board, output: str | Path, plots: bool = True, reuse=frozenset(),
     notes = [{"name": e.name, "href": f"submissions/{slug(e.id)}.html", "text": public_text(str(e.manifest["description"]))}
              for e in board.entries if e.status == "evaluated" and e.manifest.get("description") and not e.manifest.get("grid")]
     for fname, key, label, ordered in variants:
-        (out / fname).write_text(overview.render(root="", nav=nav, tasks=board.tasks, rows=ordered, sort=key, sort_label=label, sorts=sorts,
+        _put(out / fname, overview.render(root="", nav=nav, tasks=board.tasks, rows=ordered, sort=key, sort_label=label, sorts=sorts,
                                                  n_reported=sum(e.status == "reported" for e in board.entries),
                                                  n_xtreme=sum(e.xtreme is not None for e in board.entries),
                                                  n_gap=sum(e.mean_gap is not None for e in board.entries), notes=notes,
-                                                 title="Overview"), encoding="utf-8")
+                                                 title="Overview"))
     task_t = env.get_template("task.html")
     for info in board.tasks:
-        (out / "tasks" / f"{info.name}.html").write_text(task_t.render(root="../", nav=nav, v=task_view(board, info), title=info.name), encoding="utf-8")
-    sub_t = env.get_template("submission.html")
+        _put(out / "tasks" / f"{info.name}.html", task_t.render(root="../", nav=nav, v=task_view(board, info), title=info.name))
     written = {"tasks": {f"{t.name}.html" for t in board.tasks}, "submissions": set()}
     for e in board.entries:
         name = f"{slug(e.id)}.html"
         written["submissions"].add(name)
         if e.id in reuse:
             continue
-        (out / "submissions" / name).write_text(sub_t.render(root="../", nav=nav, v=submission_view(e, board), title=e.name), encoding="utf-8")
+        _put(out / "submissions" / name, submission_page(env, e, board, nav))
     for folder, keep in written.items():  # pages of submissions or tasks that are gone
         for old in (out / folder).iterdir():
             if old.suffix == ".html" and old.name not in keep:
                 old.unlink()
+    if scaling is None:
+        _write_scaling(board, out, env, nav, plots)
+    grid_pages = write_grid_pages(grids, out, env, nav, plots=plots)
+    table = {"xgap_version": __version__, "tasks": [t.name for t in board.tasks], "rows": table_records(board)}
+    try:
+        import orjson
+
+        _put(out / "leaderboard.json", orjson.dumps(table, option=orjson.OPT_INDENT_2))
+    except ImportError:  # pragma: no cover
+        _put(out / "leaderboard.json", json.dumps(table, indent=2, ensure_ascii=False))
+    _put(out / "leaderboard.csv", _csv(board))
+    if scaling is not None and not scaling():
+        _write_scaling(board, out, env, nav, plots)  # the second process failed: draw here (its error, if any, surfaces)
+    return {"output": str(out), "submissions": len(board.entries), "tasks": len(board.tasks),
+            "index": str(out / "index.html"), "scaling": str(out / "scaling.html"),
+            "grids": [str(out / "grids" / g) for g in sorted(grid_pages)]}
+
+
+def _write_scaling(board, out: Path, env, nav: dict, plots: bool) -> None:
+    """``scaling.html`` and its two SVGs."""
     figs = None
     if plots:
         from .plots import scaling_figures
@@ -471,20 +663,31 @@ def write_site(board, output: str | Path, plots: bool = True, reuse=frozenset(),
         for name in ("gap", "score"):
             svg_file = out / f"scaling-{name}.svg"
             if figs[name][0] is not None:
-                svg_file.write_text(figs[name][0], encoding="utf-8")
+                _put(svg_file, figs[name][0])
             else:
                 svg_file.unlink(missing_ok=True)
-    (out / "scaling.html").write_text(env.get_template("scaling.html").render(root="", nav=nav, figs=figs, board=board, title="Scaling view"),
-                                      encoding="utf-8")
-    grid_pages = write_grid_pages(grids, out, env, nav, plots=plots)
-    table = {"xgap_version": __version__, "tasks": [t.name for t in board.tasks], "rows": table_records(board)}
-    try:
-        import orjson
+    _put(out / "scaling.html", env.get_template("scaling.html").render(root="", nav=nav, figs=figs, board=board, title="Scaling view"))
 
-        (out / "leaderboard.json").write_bytes(orjson.dumps(table, option=orjson.OPT_INDENT_2))
-    except ImportError:  # pragma: no cover
-        (out / "leaderboard.json").write_text(json.dumps(table, indent=2, ensure_ascii=False), encoding="utf-8")
-    (out / "leaderboard.csv").write_text(_csv(board), encoding="utf-8")
-    return {"output": str(out), "submissions": len(board.entries), "tasks": len(board.tasks),
-            "index": str(out / "index.html"), "scaling": str(out / "scaling.html"),
-            "grids": [str(out / "grids" / g) for g in sorted(grid_pages)]}
+
+def _background(fn, *args):
+    """Run ``fn(*args)`` in a forked process (it inherits the arguments: nothing is pickled); returns
+    a function that waits and says whether it succeeded. Without fork, runs ``fn`` here at once."""
+    ctx = _fork_context()
+    if ctx is None:
+        fn(*args)
+        return lambda: True
+
+    def child():
+        try:
+            fn(*args)
+        except BaseException:  # noqa: BLE001 - the parent redraws in its own process and reports the error
+            os._exit(1)
+
+    proc = ctx.Process(target=child, daemon=True)
+    proc.start()
+
+    def wait() -> bool:
+        proc.join()
+        return proc.exitcode == 0
+
+    return wait

@@ -1,0 +1,142 @@
+"""Incremental site builds give exactly the bytes of a from-scratch build (no change, add, change, delete)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from xgap.leaderboard import records, render
+from xgap.leaderboard.model import build_leaderboard
+from xgap.leaderboard.records import read_store
+from xgap.leaderboard.render import build_site, write_site
+from xgap.leaderboard.synthetic import synthetic_store
+
+BOOKKEEPING = {render.CACHE_NAME, render.INDEX_NAME}
+
+
+def _files(site: Path) -> dict:
+    return {str(p.relative_to(site)): p.read_bytes() for p in sorted(site.rglob("*"))
+            if p.is_file() and p.name not in BOOKKEEPING}
+
+
+def _same_as_scratch(results: Path, site: Path, tmp_path: Path, plots: bool) -> None:
+    fresh = tmp_path / "fresh"
+    shutil.rmtree(fresh, ignore_errors=True)
+    build_site(results, fresh, plots=plots, cache=False)
+    got, want = _files(site), _files(fresh)
+    assert sorted(got) == sorted(want)
+    for rel in want:
+        assert got[rel] == want[rel], rel
+
+
+def _rename_write(path: Path, rec: dict) -> None:
+    """How the store writes: a temp file renamed over the record."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(rec))
+    os.replace(tmp, path)
+
+
+@pytest.fixture
+def trust_fresh_stamps(monkeypatch):
+    monkeypatch.setattr(records, "RACY_NS", 0)
+    monkeypatch.setattr(records, "RACY_COARSE_NS", 0)
+
+
+@pytest.mark.parametrize("parallel", [False, True], ids=["in-process", "two-processes"])
+def test_incremental_builds_equal_a_scratch_build(tmp_path, monkeypatch, trust_fresh_stamps, parallel):
+    if parallel:  # the worker pool and the plot process run even on this small store
+        monkeypatch.setattr(render, "PARALLEL_MIN", 1)
+    plots = False  # see test_plots_drawn_in_a_second_process_are_the_same
+    results, site = tmp_path / "results", tmp_path / "site"
+    synthetic_store(results, 3)
+    first = build_site(results, site, plots=plots)
+    assert first["reused_pages"] == 0 and first["submissions"] == 3
+    _same_as_scratch(results, site, tmp_path, plots)
+
+    # (a) nothing changed: no page is touched (the no-change check stops the build early)
+    mtimes = {p: p.stat().st_mtime_ns for p in site.rglob("*.html")}
+    again = build_site(results, site, plots=plots)
+    assert again["reused_pages"] == 3
+    assert {p: p.stat().st_mtime_ns for p in site.rglob("*.html")} == mtimes
+    _same_as_scratch(results, site, tmp_path, plots)
+
+    # (b) one submission added: the others' pages are kept
+    synthetic_store(results, 1, seed=1, start=3)
+    added = build_site(results, site, plots=plots)
+    assert added["submissions"] == 4 and added["reused_pages"] == 3
+    _same_as_scratch(results, site, tmp_path, plots)
+
+    # (c) one record changed through a rename: only its submission is read again
+    path = results / "synthetic-0001" / "xnli" / "de.json"
+    rec = json.loads(path.read_text())
+    rec["primary_score"] = rec["metrics"]["accuracy"] = 3.25
+    _rename_write(path, rec)
+    changed = build_site(results, site, plots=plots)
+    assert changed["reused_pages"] == 3
+    assert "3.2" in (site / "tasks" / "xnli.html").read_text()
+    _same_as_scratch(results, site, tmp_path, plots)
+
+    # (d) one record deleted, then a whole submission deleted
+    (results / "synthetic-0002" / "pawsx" / "fr.json").unlink()
+    build_site(results, site, plots=plots)
+    _same_as_scratch(results, site, tmp_path, plots)
+    shutil.rmtree(results / "synthetic-0000")
+    gone = build_site(results, site, plots=plots)
+    assert gone["submissions"] == 3 and not (site / "submissions" / "synthetic-0000.html").exists()
+    _same_as_scratch(results, site, tmp_path, plots)
+
+
+def test_plots_drawn_in_a_second_process_are_the_same(tmp_path, monkeypatch):
+    results = tmp_path / "results"
+    synthetic_store(results, 3)
+    build_site(results, tmp_path / "serial", cache=False)
+    monkeypatch.setattr(render, "PARALLEL_MIN", 1)
+    build_site(results, tmp_path / "site", cache=False)
+    got = _files(tmp_path / "site")
+    assert got == _files(tmp_path / "serial") and b"<svg" in got["scaling-gap.svg"]
+
+
+def test_scratch_build_equals_the_plain_reference_path(tmp_path, monkeypatch):
+    """Pages written by the read workers equal :func:`write_site` on a board read in one pass."""
+    monkeypatch.setattr(render, "PARALLEL_MIN", 1)
+    results = tmp_path / "results"
+    synthetic_store(results, 3)
+    build_site(results, tmp_path / "site", plots=False, cache=False)
+    write_site(build_leaderboard(read_store(results)), tmp_path / "plain", plots=False)
+    assert _files(tmp_path / "site") == _files(tmp_path / "plain")
+
+
+def test_edited_site_page_is_restored(tmp_path, trust_fresh_stamps):
+    results, site = tmp_path / "results", tmp_path / "site"
+    synthetic_store(results, 2)
+    build_site(results, site, plots=False)
+    (site / "index.html").write_text("edited")
+    (site / "submissions" / "stray.html").write_text("not ours")
+    build_site(results, site, plots=False)
+    assert not (site / "submissions" / "stray.html").exists()
+    _same_as_scratch(results, site, tmp_path, plots=False)
+
+
+def test_a_folder_changed_just_before_the_build_is_read_again(tmp_path):
+    """The racy rule: a stamp taken in the same clock tick as a change is not trusted next time."""
+    results, site = tmp_path / "results", tmp_path / "site"
+    synthetic_store(results, 2)
+    folder = results / "synthetic-0001"
+    assert records.folder_stamps(folder, time.time_ns()) is None  # just written: racy
+    old = time.time_ns() - 10 * records.RACY_COARSE_NS
+    for d in (folder, *[p for p in folder.iterdir() if p.is_dir()]):
+        os.utime(d, ns=(old, old))
+    stamps = records.folder_stamps(folder, time.time_ns())
+    assert stamps is not None and records.stamps_unchanged(folder, stamps)
+    (folder / "xnli" / "zz.tmp").write_text("")  # any entry added changes the folder's stamp
+    assert not records.stamps_unchanged(folder, stamps)
+    build_site(results, site, plots=False)
+    index = json.loads((site / render.INDEX_NAME).read_text())
+    assert index["subs"]["synthetic-0001"] is None  # changed right before the build: not trusted
+    second = build_site(results, site, plots=False)
+    assert second["reused_pages"] == int(index["subs"]["synthetic-0000"] is not None)

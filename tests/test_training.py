@@ -89,6 +89,7 @@ def test_each_format_learns_and_keeps_the_best_dev_checkpoint(task, fmt, chance,
     from xgap.harness.models import ModelRef, load_tokenizer
 
     monkeypatch.setenv("XGAP_HUB_MIRROR", str(mirror))
+    monkeypatch.setenv("XGAP_ACCEPT", "size-mismatch")  # the mirror holds a few hundred rows, not the cards' sizes
     out = tmp_path / task
     res = train_intermediate(str(encoder), task, out, data_dir=str(LOCAL), epochs=8, max_steps=200, eval_every=40,
                              seed=SEEDS.get(task, 0), **FAST)
@@ -221,6 +222,7 @@ def test_gradient_accumulation_equals_the_whole_batch(task, encoder, mirror, mon
     from xgap.training.loop import backward_batch
 
     monkeypatch.setenv("XGAP_HUB_MIRROR", str(mirror))
+    monkeypatch.setenv("XGAP_ACCEPT", "size-mismatch")  # the mirror holds a few hundred rows, not the cards' sizes
     card = load_card(task)
     examples = load_examples(card, "en", "train", data_dir=str(LOCAL)).examples
     tok = load_tokenizer(ModelRef(str(encoder)))
@@ -263,6 +265,7 @@ def test_anli_plus_trains_one_nli_head_on_anli_mnli_snli(encoder, mirror, tmp_pa
     from xgap.training import train_intermediate
 
     monkeypatch.setenv("XGAP_HUB_MIRROR", str(mirror))
+    monkeypatch.setenv("XGAP_ACCEPT", "size-mismatch")  # the mirror holds a few hundred rows, not the cards' sizes
     r = train_intermediate(str(encoder), "anli_plus", tmp_path / "anli", max_steps=6, eval_every=6, **FAST)
     t = r.lineage["tasks"][0]
     assert t["train"]["examples"] == 3 * 40 + 80 + 59  # ANLI r1-r3 + MNLI + SNLI without its label -1 row

@@ -49,6 +49,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default: cuda when available)")
     p.add_argument("--overwrite", action="store_true", help="discard an earlier training run in --output (finished or interrupted) and train anew")
     p.add_argument("--keep-checkpoints", action="store_true", help="keep checkpoint-last/ and checkpoint-best/ after training")
+    from ..cli import add_data_acceptance_arguments
+
+    add_data_acceptance_arguments(p)
 
 
 def _kwargs(args) -> dict:
@@ -80,8 +83,11 @@ def _report(result) -> None:
 def cmd_train_intermediate(args) -> int:
     from .api import train_intermediate
 
+    from ..data.hub import accepting
+
     tasks = [t for item in args.tasks for t in item.split(",") if t.strip()]
-    result = train_intermediate(args.model, tasks, args.output, cap=args.cap, dev_holdout=args.dev_holdout, **_kwargs(args))
+    with accepting(args.accept_non_comparable_hub, args.accept_size_mismatch):
+        result = train_intermediate(args.model, tasks, args.output, cap=args.cap, dev_holdout=args.dev_holdout, **_kwargs(args))
     _report(result)
     return 0
 
@@ -89,7 +95,11 @@ def cmd_train_intermediate(args) -> int:
 def cmd_train_target(args) -> int:
     from .api import train_target
 
-    result = train_target(args.model, args.task, args.output, train_split=args.train_split, dev_holdout=args.dev_holdout, **_kwargs(args))
+    from ..data.hub import accepting
+
+    with accepting(args.accept_non_comparable_hub, args.accept_size_mismatch):
+        result = train_target(args.model, args.task, args.output, train_split=args.train_split, dev_holdout=args.dev_holdout,
+                              **_kwargs(args))
     _report(result)
     return 0
 

@@ -50,14 +50,15 @@ def int_range(lo: int, hi: int = MAX_COUNT):
     return parse
 
 
-def float_range(lo: float, hi: float = math.inf, lo_open: bool = False):
-    """An argparse type accepting finite numbers ``>= lo`` (``> lo`` with ``lo_open``) and ``<= hi``."""
+def float_range(lo: float, hi: float = math.inf, lo_open: bool = False, what: str = ""):
+    """An argparse type accepting finite numbers ``>= lo`` (``> lo`` with ``lo_open``) and ``<= hi``;
+    ``what`` names the kind of value in the message (e.g. "a fraction")."""
 
     def parse(text: str) -> float:
         v = _float(text)
         if v < lo or (lo_open and v == lo) or v > hi:
             low = f"> {lo:g}" if lo_open else f">= {lo:g}"
-            raise argparse.ArgumentTypeError(f"must be {low}" + (f" and <= {hi:g}" if hi != math.inf else "") + f", got {v:g}")
+            raise argparse.ArgumentTypeError(f"must be {what + ' ' if what else ''}{low}" + (f" and <= {hi:g}" if hi != math.inf else "") + f", got {v:g}")
         return v
 
     parse.__name__ = "number"
@@ -70,4 +71,4 @@ seed_int = int_range(0, (1 << 32) - 1)
 batch_size = int_range(1, MAX_BATCH)
 finite_nonneg_float = float_range(0.0)
 positive_float = float_range(0.0, lo_open=True)
-fraction = float_range(0.0, 1.0)
+fraction = float_range(0.0, 1.0, what="a fraction")

@@ -200,11 +200,16 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     add_data_acceptance_arguments(p)
 
 
+class ArgumentError(Exception):
+    """A bad command line (unknown flag, value out of range); :func:`main` prints it as one line."""
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse with a one-line ``xgap:`` error (a bad flag value is input like any other)."""
+    """argparse whose errors become one ``xgap:`` line and exit 2 (a bad flag value is input like any other)."""
 
     def error(self, message: str):
-        self.exit(2, f"xgap: {self.prog}: {message[:300]} - see {self.prog} --help\n")
+        where = self.prog.removeprefix("xgap").strip()  # "run", "train target"; "" for the top level
+        raise ArgumentError(f"{where + ': ' if where else ''}{message[:300]} - see {self.prog} --help")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -322,7 +327,11 @@ def setup_logging(quiet: bool, verbose: bool) -> None:
 
 def main(argv=None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except ArgumentError as exc:
+        print(f"xgap: {exc}", file=sys.stderr)
+        return 2
     if not getattr(args, "func", None):
         parser.print_help()
         return 0 if args.command is None else 2

@@ -17,8 +17,10 @@ def num_layers_of(ref) -> int:
     """Encoder depth from config.json without importing torch (falls back to AutoConfig)."""
     if ref.is_local:
         cfg = Path(ref.path) / "config.json"
+        from ..yamlio import read_document_bytes
+
         try:
-            data = json.loads(cfg.read_text())
+            data = json.loads(read_document_bytes(cfg))  # a regular file of sane size: a FIFO would hang here
         except (OSError, ValueError) as exc:
             raise XgapError(f"{cfg}: cannot read the model config ({exc})") from None
     else:
@@ -30,7 +32,9 @@ def num_layers_of(ref) -> int:
         data = AutoConfig.from_pretrained(ref.name, revision=ref.revision, trust_remote_code=ref.trust_remote_code).to_dict()
     for key in ("num_hidden_layers", "n_layers", "num_layers", "n_layer"):
         if key in data:
-            return int(data[key])
+            if not isinstance(data[key], int) or isinstance(data[key], bool) or data[key] < 1:
+                raise XgapError(f"model '{ref.name}': config {key} = {str(data[key])[:40]} is not a positive whole number")
+            return data[key]
     raise XgapError(f"model '{ref.name}': its config has no layer count (num_hidden_layers)")
 
 

@@ -11,7 +11,7 @@ import os
 from ..argtypes import batch_size, float_range, fraction, int_range, positive_float, positive_int, seed_int
 
 max_length = int_range(2, 1 << 20)
-holdout = float_range(0.0, 1.0, lo_open=True)
+holdout = float_range(0.0, 1.0, lo_open=True, what="a fraction")
 
 
 def _common(p: argparse.ArgumentParser) -> None:

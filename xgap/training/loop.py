@@ -18,10 +18,12 @@ What a step does: draw the step's task, take its batch (the card's ``batch_size`
 batch; random by default, length-grouped on request: recipe ``batching``, see
 :mod:`~xgap.training.multitask`), split it into micro-batches of ``micro_batch_size`` for gradient
 accumulation (each micro-batch's mean loss weighted by its share of the batch's loss units, so the
-gradient equals the whole batch's), with the loss either the mean over the batch's loss units
-(``loss_weighting: batch-mean``, as ``transformers`` models compute it) or their sum over the
-task's mean units per batch (``per-token``: every labelled token weighs the same), clip the gradient norm (``max_grad_norm``), AdamW step, LR schedule step
-(linear warm-up over ``warmup_ratio`` of the steps, then linear decay to 0; or constant).
+gradient equals the whole batch's; or, with ``micro_batch_tokens``, length-sorted micro-batches of a
+token budget: the same gradient with less padding), with the loss either the mean over the batch's
+loss units (``loss_weighting: batch-mean``, as ``transformers`` models compute it) or their sum over
+the task's mean units per batch (``per-token``: every labelled token weighs the same), clip the
+gradient norm (``max_grad_norm``), AdamW step, LR schedule step (linear warm-up over
+``warmup_ratio`` of the steps, then linear decay to 0; or constant).
 Forward passes run in float32, or under bf16 autocast with float32 master weights.
 
 Every ``eval_every`` steps (and at the last step) each task is scored on its English dev set; the

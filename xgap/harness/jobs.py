@@ -141,7 +141,8 @@ def execute_job(job: Job, on_item=None) -> JobResult:
                 "model": {"id": job.model.name, "revision": job.model.revision, "weights_hash": job.weights_hash},
                 **({"parameters": params} if params else {}),
                 **({"lineage": _lineage(job.model)} if _lineage(job.model) else {}),
-                **({"prompts": dict(job.prompts)} if job.prompts else {}),
+                # the declared prompts, where this task used one (then settings.prompt holds the prefix)
+                **({"prompts": dict(job.prompts)} if job.prompts and "prompt" in job.settings else {}),
                 "device": device_description(), "seed": job.seed, "started_at": started,
                 "wall_seconds": round(time.perf_counter() - t0, 3),
             },

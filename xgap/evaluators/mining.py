@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..data.examples import ExampleSet
 from .base import EvalContext, LanguageResult, interval
-from .retrieval import RetrievalEvaluator
+from .retrieval import RetrievalEvaluator, bitext_prefix, with_prefix
 
 
 class MiningEvaluator(RetrievalEvaluator):
@@ -33,9 +33,10 @@ class MiningEvaluator(RetrievalEvaluator):
         enc = self.encoder(ctx)
         k = self.settings(ctx)["k"]
         mined = {}
+        prefix = bitext_prefix(ctx)
         for split, corpus in example_set.examples.items():
-            src_emb = enc.encode(unique_sentences(corpus.source))
-            tgt_emb = enc.encode(unique_sentences(corpus.target))
+            src_emb = enc.encode(with_prefix(prefix, unique_sentences(corpus.source)))
+            tgt_emb = enc.encode(with_prefix(prefix, unique_sentences(corpus.target)))
             mined[split] = mine_candidates(corpus.source, corpus.target, src_emb, tgt_emb, k=k)
         dev, test = example_set.examples["dev"], example_set.examples["test"]
         out = evaluate_bucc(mined["dev"], dev.gold, mined["test"], test.gold)

@@ -2,6 +2,10 @@
 
 Primary: XTREME's direction, English queries against the xx index. The reverse (xx -> en, the
 direction MTEB reports, with scikit-learn weighted P/R/F1) comes from the same embeddings.
+
+Prompts: a model that declares text prefixes (manifest ``prompts``) gets its ``query`` prefix on
+**both** sides -- bitext retrieval and mining are symmetric, and the e5 model card asks for
+``"query: "`` on both sides for them. The prefix is a setting (in every record and resume key).
 """
 
 from __future__ import annotations
@@ -38,6 +42,18 @@ def num_layers_of(ref) -> int:
     raise XgapError(f"model '{ref.name}': its config has no layer count (num_hidden_layers)")
 
 
+#: The prompt role bitext tasks use on both sides (symmetric tasks: e5's "query: ").
+BITEXT_ROLE = "query"
+
+
+def bitext_prefix(ctx: EvalContext) -> str:
+    return (ctx.prompts or {}).get(BITEXT_ROLE, "")
+
+
+def with_prefix(prefix: str, sentences):
+    return [prefix + s for s in sentences] if prefix else sentences
+
+
 class RetrievalEvaluator(Evaluator):
     formats = ("bitext-retrieval",)
 
@@ -53,8 +69,12 @@ class RetrievalEvaluator(Evaluator):
             layer = r["layer"]
         else:
             layer = min(n // 2 + 2, n)  # the card's rule "n//2+2"
-        return {"dtype": ctx.dtype, "layer": layer, "num_layers": n, "pooling": pooling,
-                "max_length": r.get("max_length", 512), "direction": r.get("direction", "en->xx")}
+        out = {"dtype": ctx.dtype, "layer": layer, "num_layers": n, "pooling": pooling,
+               "max_length": r.get("max_length", 512), "direction": r.get("direction", "en->xx")}
+        prefix = bitext_prefix(ctx)
+        if prefix:  # only when set: records of models without prompts keep their resume keys
+            out["prompt"] = prefix
+        return out
 
     def encoder(self, ctx: EvalContext):
         def build():
@@ -77,8 +97,9 @@ class RetrievalEvaluator(Evaluator):
 
         bitext = example_set.examples
         enc = self.encoder(ctx)
-        src = enc.encode(bitext.source)
-        tgt = enc.encode(bitext.target)
+        prefix = bitext_prefix(ctx)
+        src = enc.encode(with_prefix(prefix, bitext.source))
+        tgt = enc.encode(with_prefix(prefix, bitext.target))
         out = tatoeba_scores(src, tgt)
         gold = np.arange(out["n"])
         hits = (np.asarray(out["predictions"]) == gold) * 100.0

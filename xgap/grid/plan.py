@@ -225,7 +225,7 @@ def _mark_records(plan: GridPlan, data_dir: Optional[str]) -> None:
         if not _ready(plan, e.model_from):
             continue
         rp = evaluation_plan(plan.experiment, e.cell.submission, [TaskPlan(e.target, model_ref(plan, e.model_from), e.langs)],
-                             data_dir, progress=False)
+                             data_dir, progress=False, prompts=dict(e.cell.encoder.prompts) or None)
         try:
             _, outcomes = plan_jobs(rp, store)
         except XgapError:

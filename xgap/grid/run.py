@@ -113,6 +113,7 @@ def cell_manifest(experiment: Experiment, plan: GridPlan, cell: Cell) -> dict:
         "license": v.license or "unknown",
         "authors": [f"xgap grid {experiment.name}"],
         "tasks": tasks,
+        **({"prompts": dict(v.prompts)} if v.prompts else {}),
         "grid": grid,
     }
 
@@ -187,7 +188,8 @@ def run_grid(experiment: Experiment, output: str | Path, *, root: Optional[str |
         manifest = cell_manifest(experiment, plan, cell)
         check(manifest, "submission", f"{cell.submission} (generated manifest)")
         plans.append(evaluation_plan(experiment, cell.submission, tasks, data_dir, manifest=manifest, force=force,
-                                     cache_dir=cache_dir, progress=progress, parameters=params[cell.encoder.key]))
+                                     cache_dir=cache_dir, progress=progress, parameters=params[cell.encoder.key],
+                                     prompts=dict(cell.encoder.prompts) or None))
     try:
         results = run_plans(plans, output, executor) if plans else {}
     except XgapError as exc:

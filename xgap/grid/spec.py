@@ -35,6 +35,7 @@ class EncoderVariant:
     layers: Optional[int] = None
     display: str = ""
     license: str = "unknown"
+    prompts: tuple = ()  # ((role, prefix), ...): text prefixes the encoder expects (retrieval targets use them)
 
     @property
     def size(self) -> str:
@@ -159,7 +160,8 @@ def experiment_from_dict(doc: dict, where: str = "<experiment>") -> Experiment:
         seen_names.add(name)
         source = tuple((k, raw[k]) for k in ("hub", "revision", "path", "package", "trust_remote_code") if k in raw)
         for n in raw.get("layers") or [None]:
-            encoders.append(EncoderVariant(name, source, n, raw.get("display", ""), raw.get("license", "unknown")))
+            encoders.append(EncoderVariant(name, source, n, raw.get("display", ""), raw.get("license", "unknown"),
+                                           tuple(sorted((raw.get("prompts") or {}).items()))))
 
     settings, labels = [], set()
     for i, raw in enumerate(doc["intermediate"]):

@@ -39,6 +39,7 @@ class Job:
     progress: bool = True
     label_map: Optional[dict] = None
     work: dict = field(default_factory=dict)  # lang -> estimated sentences to encode (drives the run's progress ETA)
+    prompts: Optional[dict] = None  # role -> text prefix (the model's declared prompts)
     resources: dict = field(default_factory=lambda: {"num_cpus": 1, "num_gpus": 0})
 
     @property
@@ -118,7 +119,7 @@ def execute_job(job: Job, on_item=None) -> JobResult:
     evaluator = evaluator_for(card)
     ctx = EvalContext(card=card, model=job.model, dtype=job.dtype, batch_tokens=job.batch_tokens, bootstrap=job.bootstrap,
                       seed=job.seed, progress=job.progress, label_map=job.label_map, layer=job.layer, pooling=job.pooling,
-                      cache_dir=job.cache_dir, data_dir=job.data_dir, limit=job.limit)
+                      cache_dir=job.cache_dir, data_dir=job.data_dir, limit=job.limit, prompts=job.prompts)
     from .progress import active
 
     items, enc_params = [], None
@@ -146,6 +147,8 @@ def execute_job(job: Job, on_item=None) -> JobResult:
                 "model": {"id": job.model.name, "revision": job.model.revision, "weights_hash": job.weights_hash},
                 **({"parameters": params} if params else {}),
                 **({"lineage": _lineage(job.model)} if _lineage(job.model) else {}),
+                # the declared prompts, where this task used one (then settings.prompt holds the prefix)
+                **({"prompts": dict(job.prompts)} if job.prompts and "prompt" in job.settings else {}),
                 "device": device_description(), "seed": job.seed, "started_at": started,
                 "wall_seconds": round(time.perf_counter() - t0, 3),
             },

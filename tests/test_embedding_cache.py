@@ -159,24 +159,21 @@ def test_concurrent_writers(tmp_path):
     np.testing.assert_array_equal(rows, _fake(texts))
 
 
-def test_large_group_is_fast(tmp_path):
-    """10^5 rows: store in a few shards, reopen and look up everything quickly."""
-    import time
-
+def test_large_group_round_trips_from_its_shards(tmp_path):
+    """10^5 rows stored as four shards: reopened, every row is found in any order (speed is measured by
+    benchmarks/retrieval.py, not asserted here: a timed test fails on a loaded machine)."""
     dim = 16
     texts = [f"sentence number {i}" for i in range(100_000)]
     emb = np.random.default_rng(0).standard_normal((len(texts), dim)).astype(np.float32)
     cache = EmbeddingCache(tmp_path)
     for lo in range(0, len(texts), 25_000):
         cache.store(KEY, texts[lo:lo + 25_000], emb[lo:lo + 25_000])
+    assert len(list(tmp_path.rglob("*.keys"))) == 4  # one immutable shard per store() call
     order = list(range(len(texts)))
     random.Random(0).shuffle(order)
-    t0 = time.perf_counter()
     rows, missing = EmbeddingCache(tmp_path).lookup(KEY, [texts[i] for i in order])
-    elapsed = time.perf_counter() - t0
     assert missing == []
     np.testing.assert_array_equal(rows, emb[order])
-    assert elapsed < 5.0
 
 
 def test_encoder_uses_cache(tmp_path):

@@ -260,7 +260,7 @@ def random_xlmr(folder: Path, texts: list, layers: int) -> str:
     cfg = XLMRobertaConfig(vocab_size=len(tok), hidden_size=768, num_hidden_layers=layers, num_attention_heads=12,
                            intermediate_size=3072, max_position_embeddings=514, type_vocab_size=1,
                            pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id)
-    XLMRobertaModel(cfg, add_pooling_layer=False).eval().save_pretrained(folder)
+    XLMRobertaModel(cfg).eval().save_pretrained(folder)  # with its pooler: loaders expect one (unused)
     (folder / "modules.json").write_text(json.dumps([
         {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
         {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},

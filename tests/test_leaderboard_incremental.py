@@ -111,6 +111,21 @@ def test_scratch_build_equals_the_plain_reference_path(tmp_path, monkeypatch):
     assert _files(tmp_path / "site") == _files(tmp_path / "plain")
 
 
+def test_no_cache_build_refreshes_the_cache_after_an_in_place_edit(tmp_path, trust_fresh_stamps):
+    results, site = tmp_path / "results", tmp_path / "site"
+    synthetic_store(results, 2)
+    build_site(results, site, plots=False)
+    path = results / "synthetic-0001" / "xnli" / "de.json"
+    rec = json.loads(path.read_text())
+    rec["primary_score"] = rec["metrics"]["accuracy"] = 3.25
+    path.write_text(json.dumps(rec))  # in place: the folder's stamps do not change
+    build_site(results, site, plots=False, cache=False)
+    (site / "index.html").write_text("edited")  # forces the next build past the no-change check
+    build_site(results, site, plots=False)
+    assert "3.2" in (site / "tasks" / "xnli.html").read_text()
+    _same_as_scratch(results, site, tmp_path, plots=False)
+
+
 def test_edited_site_page_is_restored(tmp_path, trust_fresh_stamps):
     results, site = tmp_path / "results", tmp_path / "site"
     synthetic_store(results, 2)

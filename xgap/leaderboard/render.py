@@ -489,7 +489,7 @@ def build_site(results: str | Path, output: str | Path, on_problem=None, plots: 
       share of the submissions and sending back only the packed rows the table needs.
 
     Files rewritten *in place* (not by the store's atomic rename) are not noticed: use
-    ``cache=False`` (``--no-cache``) after such an edit.
+    ``cache=False`` (``--no-cache``) after such an edit; it reads everything and rewrites the cache.
     """
     from .records import submission_folders
 
@@ -505,7 +505,7 @@ def build_site(results: str | Path, output: str | Path, on_problem=None, plots: 
     from ..store import atomic_write_bytes
     from .grids import grid_nav
     from .model import TaskInfo, build_leaderboard, target_tasks
-    from .records import cache_entry, dumps, from_cache, read_submission, stamps_unchanged, unpack, SubmissionFiles
+    from .records import SubmissionFiles, cache_entry, dumps, from_cache, read_submission, stamps_unchanged, unpack
 
     try:  # the cards as parsed last time (their files are in the key); parsing the YAML costs ~0.1-0.4 s
         tasks = [TaskInfo(**{**t, "languages": tuple(t["languages"])}) for t in index["tasks"]]
@@ -566,17 +566,17 @@ def build_site(results: str | Path, output: str | Path, on_problem=None, plots: 
     done = {folders[i].name for i in todo} | {s.id for s in subs if s.from_cache}
     info = write_site(board, out, plots=plots, reuse=done, grids=grids, env=env, parallel=len(folders) >= PARALLEL_MIN)
     info["reused_pages"] = sum(s.from_cache for s in subs)
-    if cache:
-        ids = {f.name for f in folders}
-        if todo or grid_todo or set(old) != ids:
-            for i in grid_todo:
-                old[folders[i].name] = cache_entry(subs[i])
-            entries = {k: v for k, v in old.items() if k in ids}
-            atomic_write_bytes(out / CACHE_NAME, dumps({"key": key, "submissions": entries}))
-        index = {"key": key, "subs": {s.id: s.stamps for s in subs}, "grids": nav_grids, "info": info,
-                 "tasks": [dataclasses.asdict(t) for t in tasks],
-                 "outputs": _output_stamps(out)}
-        atomic_write_bytes(out / INDEX_NAME, dumps(index))
+    # Written with cache=False too: a --no-cache build (e.g. after an in-place edit) refreshes the cache,
+    # so the next incremental build does not fall back to what was cached before it.
+    ids = {f.name for f in folders}
+    if todo or grid_todo or set(old) != ids:
+        for i in grid_todo:
+            old[folders[i].name] = cache_entry(subs[i])
+        entries = {k: v for k, v in old.items() if k in ids}
+        atomic_write_bytes(out / CACHE_NAME, dumps({"key": key, "submissions": entries}))
+    index = {"key": key, "subs": {s.id: s.stamps for s in subs}, "grids": nav_grids, "info": info,
+             "tasks": [dataclasses.asdict(t) for t in tasks], "outputs": _output_stamps(out)}
+    atomic_write_bytes(out / INDEX_NAME, dumps(index))
     return info
 
 

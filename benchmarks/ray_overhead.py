@@ -32,7 +32,7 @@ def main() -> None:
     import ray
 
     from xgap.harness.executors import LocalExecutor
-    from xgap.harness.models import ModelRef
+    from xgap.modeling.models import ModelRef
     from xgap.harness.ray_executor import RayExecutor
     from xgap.harness.runner import RunPlan, TaskPlan, plan_jobs, run_plans
     from xgap.store import ResultStore

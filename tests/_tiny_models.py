@@ -84,7 +84,7 @@ def load(head: str, labels: tuple[str, ...] | None = None, seed: int = 0, spread
     ``spread``: weight matrices are re-drawn with this standard deviation (BERT's 0.02 makes a
     tiny random head predict the same class for every input, which would make tests vacuous).
     """
-    from xgap.harness.models import ModelRef, load_model, load_tokenizer
+    from xgap.modeling.models import ModelRef, load_model, load_tokenizer
     from xgap.tiny import HEADS
 
     path = checkpoint(head, labels, seed)

@@ -13,7 +13,7 @@ import _tiny_models as tm  # noqa: E402
 
 from xgap.data.examples import TextExample  # noqa: E402
 from xgap.errors import XgapError  # noqa: E402
-from xgap.harness.classify import predict_classification  # noqa: E402
+from xgap.modeling.classify import predict_classification  # noqa: E402
 
 LABELS = ("contradiction", "entailment", "neutral")
 

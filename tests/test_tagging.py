@@ -12,7 +12,7 @@ import _tiny_models as tm  # noqa: E402
 
 from xgap.data.examples import TaggedSentence  # noqa: E402
 from xgap.errors import XgapError  # noqa: E402
-from xgap.harness.tagging import predict_tags  # noqa: E402
+from xgap.modeling.tagging import predict_tags  # noqa: E402
 
 UPOS = tuple("ADJ ADP ADV AUX CCONJ DET INTJ NOUN NUM PART PRON PROPN PUNCT SCONJ SYM VERB X".split())
 

@@ -7,7 +7,7 @@ import pytest
 from sklearn.metrics import f1_score, precision_score, recall_score
 
 from xgap.errors import XgapError
-from xgap.harness.tatoeba import nearest_neighbours, tatoeba_scores, weighted_prf
+from xgap.modeling.tatoeba import nearest_neighbours, tatoeba_scores, weighted_prf
 
 
 def _unit(rows):

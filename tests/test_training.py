@@ -85,8 +85,8 @@ def test_each_format_learns_and_keeps_the_best_dev_checkpoint(task, fmt, chance,
     from xgap.data import load_examples
     from xgap.training import train_intermediate
     from xgap.training.dev import dev_metrics
-    from xgap.training.heads import load_task_model
-    from xgap.harness.models import ModelRef, load_tokenizer
+    from xgap.modeling.heads import load_task_model
+    from xgap.modeling.models import ModelRef, load_tokenizer
 
     monkeypatch.setenv("XGAP_HUB_MIRROR", str(mirror))
     monkeypatch.setenv("XGAP_ACCEPT", "size-mismatch")  # the mirror holds a few hundred rows, not the cards' sizes
@@ -189,7 +189,7 @@ def test_epoch_batches_cover_each_example_once_and_group_lengths():
 
 
 def test_multitask_training_saves_encoder_heads_and_mean_selection(encoder, tmp_path):
-    from xgap.harness.models import ModelRef, load_model
+    from xgap.modeling.models import ModelRef, load_model
     from xgap.training import train_intermediate
 
     res = train_intermediate(str(encoder), ["mnli", "ccg"], tmp_path / "mt", data_dir=str(LOCAL), max_steps=120, eval_every=40, cap=450, **FAST)
@@ -215,10 +215,10 @@ def test_gradient_accumulation_equals_the_whole_batch(task, encoder, mirror, mon
     examples) give the whole batch's gradient; plain averaging of micro-batch losses would not."""
     from xgap.cards import load_card
     from xgap.data import load_examples
-    from xgap.harness.models import ModelRef, load_tokenizer
+    from xgap.modeling.models import ModelRef, load_tokenizer
     from xgap.training.api import _labels
-    from xgap.training.features import encode_for_training
-    from xgap.training.heads import build_head, load_encoder
+    from xgap.modeling.features import encode_for_training
+    from xgap.modeling.heads import build_head, load_encoder
     from xgap.training.loop import backward_batch
 
     monkeypatch.setenv("XGAP_HUB_MIRROR", str(mirror))

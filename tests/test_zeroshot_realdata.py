@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 
 from xgap.data.examples import QAExample, TaggedSentence, TextExample
-from xgap.harness.classify import predict_classification
-from xgap.harness.labels import resolve_label_map
-from xgap.harness.models import ModelRef, load_model, load_tokenizer
-from xgap.harness.qa import predict_answers
-from xgap.harness.tagging import predict_tags
+from xgap.modeling.classify import predict_classification
+from xgap.modeling.labels import resolve_label_map
+from xgap.modeling.models import ModelRef, load_model, load_tokenizer
+from xgap.modeling.qa import predict_answers
+from xgap.modeling.tagging import predict_tags
 from xgap.tiny import HEADS, build_tiny_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]

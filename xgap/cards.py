@@ -17,10 +17,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
-from .errors import XgapError
-from .resources import tasks_dir
-from .validation import check
-from .yamlio import read_yaml
+from xgap.errors import XgapError
+from xgap.resources import tasks_dir
+from xgap.validation import check
+from xgap.yamlio import read_yaml
 
 
 def _merge(base: dict, child: dict) -> dict:

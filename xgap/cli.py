@@ -14,8 +14,8 @@ import os
 import sys
 from pathlib import Path
 
-from . import __version__
-from .argtypes import finite_nonneg_float, int_range, nonneg_int, positive_int, seed_int
+from xgap import __version__
+from xgap.argtypes import finite_nonneg_float, int_range, nonneg_int, positive_int, seed_int
 
 retries = int_range(0, 100)
 
@@ -24,7 +24,7 @@ log = logging.getLogger("xgap")
 
 # ----------------------------------------------------------------------------- handlers
 def cmd_tasks_list(args) -> int:
-    from .cards import list_cards
+    from xgap.cards import list_cards
 
     cards = list_cards()
     rows = [("task", "kind", "format", "langs", "primary metric", "version")]
@@ -35,7 +35,7 @@ def cmd_tasks_list(args) -> int:
 
 
 def cmd_tasks_show(args) -> int:
-    from .cards import load_card
+    from xgap.cards import load_card
 
     card = load_card(args.name)
     if args.json:
@@ -49,7 +49,7 @@ def cmd_tasks_show(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    from .validation import iter_documents, validate_paths
+    from xgap.validation import iter_documents, validate_paths
 
     skipped: list = []
     problems = validate_paths(args.paths, skipped)
@@ -66,11 +66,11 @@ def cmd_validate(args) -> int:
 def cmd_data_check(args) -> int:
     from collections import Counter
 
-    from .cards import load_card
-    from .data import load_examples
-    from .data.examples import Bitext, MiningCorpus, QAExample, TaggedSentence, TextExample
+    from xgap.cards import load_card
+    from xgap.data import load_examples
+    from xgap.data.examples import Bitext, MiningCorpus, QAExample, TaggedSentence, TextExample
 
-    from .data.hub import accepting
+    from xgap.data.hub import accepting
 
     card = load_card(args.task)
     langs = list(dict.fromkeys(args.lang)) if args.lang else card.languages
@@ -98,10 +98,10 @@ def cmd_data_check(args) -> int:
 
 
 def cmd_data_pseudo_bucc(args) -> int:
-    from .cards import load_card
-    from .data.loader import default_data_dir
-    from .data.pseudo_bucc import build_pseudo_bucc, write_bucc_layout
-    from .errors import XgapError
+    from xgap.cards import load_card
+    from xgap.data.loader import default_data_dir
+    from xgap.data.pseudo_bucc import build_pseudo_bucc, write_bucc_layout
+    from xgap.errors import XgapError
 
     root = default_data_dir(args.data_dir)
     if root is None or not (root / "tatoeba").is_dir():
@@ -119,7 +119,7 @@ def cmd_data_pseudo_bucc(args) -> int:
 
 
 def cmd_score(args) -> int:
-    from .scoring import format_score_table, score_directory
+    from xgap.scoring import format_score_table, score_directory
 
     result = score_directory(args.pred_dir, args.label_dir)
     print(json.dumps(result, indent=2) if args.json else format_score_table(result))
@@ -127,15 +127,15 @@ def cmd_score(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from .data.hub import accepting
-    from .harness.runner import run_from_cli
+    from xgap.data.hub import accepting
+    from xgap.harness.runner import run_from_cli
 
     with accepting(getattr(args, "accept_non_comparable_hub", False), getattr(args, "accept_size_mismatch", False)):
         return run_from_cli(args)
 
 
 def cmd_export(args) -> int:
-    from .export import export_results
+    from xgap.export import export_results
 
     n = export_results(args.results, args.out, fmt=args.format)
     print(f"wrote {n} prediction files under {args.out}")
@@ -143,7 +143,7 @@ def cmd_export(args) -> int:
 
 
 def cmd_export_labels(args) -> int:
-    from .export import export_labels
+    from xgap.export import export_labels
 
     n = export_labels(args.tasks.split(","), args.out, data_dir=args.data_dir, langs=args.langs.split(",") if args.langs else None)
     print(f"wrote {n} label files under {args.out}")
@@ -340,7 +340,7 @@ def main(argv=None) -> int:
         parser.print_help()
         return 0 if args.command is None else 2
     setup_logging(args.quiet, args.verbose)
-    from .errors import XgapError
+    from xgap.errors import XgapError
 
     try:
         return int(args.func(args) or 0)

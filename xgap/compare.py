@@ -28,7 +28,7 @@ DASH = "\u2014"
 
 def resolve_submission(arg: str, results: str) -> Path:
     """``arg`` as a submission results folder, else ``<results>/<arg>``."""
-    from .errors import XgapError
+    from xgap.errors import XgapError
 
     p = Path(arg)
     if p.is_dir() and (p / "manifest.json").exists() or p.is_dir() and any(c.is_dir() for c in p.iterdir()):
@@ -62,8 +62,8 @@ def _per_example(sidecar: dict, record: dict):
 
 
 def _sidecar(path: str, record: dict):
-    from .errors import XgapError
-    from .store import ResultStore
+    from xgap.errors import XgapError
+    from xgap.store import ResultStore
 
     if not record.get("predictions"):
         return None, "no predictions sidecar"
@@ -79,7 +79,7 @@ def compare_records(base: dict, new: dict, base_path: str, new_path: str, n_resa
     """One row: delta and its interval (paired where possible) for a (task, language)."""
     import math
 
-    from .metrics.bootstrap import paired_bootstrap_delta
+    from xgap.metrics.bootstrap import paired_bootstrap_delta
 
     row = {"base": base["primary_score"], "new": new["primary_score"], "delta": new["primary_score"] - base["primary_score"],
            "low": None, "high": None, "method": "none", "note": ""}
@@ -117,8 +117,8 @@ def compare(base_dir, new_dir, tolerance: float = 0.5, n_resamples: int = 1000, 
     """Compare two submission folders; returns ``{"rows": [...], "failed": n, ...}``."""
     import math
 
-    from .errors import XgapError
-    from .leaderboard.records import read_submission
+    from xgap.errors import XgapError
+    from xgap.leaderboard.records import read_submission
 
     if not (isinstance(tolerance, (int, float)) and math.isfinite(tolerance) and tolerance >= 0):
         raise XgapError(f"tolerance must be a finite number >= 0, got {tolerance!r} (NaN would turn the gate off)")
@@ -209,7 +209,7 @@ def cmd_compare(args) -> int:
 
 
 def register(subparsers) -> None:
-    from .argtypes import finite_nonneg_float, nonneg_int, seed_int
+    from xgap.argtypes import finite_nonneg_float, nonneg_int, seed_int
 
     p = subparsers.add_parser("compare", help="regression gate: per (task, language) deltas of NEW vs BASE with paired-bootstrap intervals",
                               description="Compare two submissions' results; exit 1 when a score drops by more than --tolerance "

@@ -74,11 +74,11 @@ def _reference_file(explicit, data_dir) -> Path | None:
 def run_demo(results="results", site="site", data_dir=None, reported=None, tasks=("tatoeba",), dtype="float32",
              quiet=False, models=tuple(DEMO_MODELS)) -> dict:
     """Python API of ``xgap demo``; returns the paths and counts it produced."""
-    from .data.loader import default_data_dir
-    from .errors import XgapError
-    from .harness.runner import RunPlan, TaskPlan, parse_prompts, ref_from_manifest_model, run_plans
-    from .leaderboard.render import build_site
-    from .reported import import_reported
+    from xgap.data.loader import default_data_dir
+    from xgap.errors import XgapError
+    from xgap.harness.runner import RunPlan, TaskPlan, parse_prompts, ref_from_manifest_model, run_plans
+    from xgap.leaderboard.render import build_site
+    from xgap.reported import import_reported
 
     unknown = [m for m in models if m not in DEMO_MODELS]
     if unknown or not models:

@@ -13,8 +13,8 @@ import json
 from pathlib import Path
 from typing import Iterable, Optional
 
-from .errors import XgapError
-from .store import ResultStore, atomic_write_bytes
+from xgap.errors import XgapError
+from xgap.store import ResultStore, atomic_write_bytes
 
 QA_TASKS = ("xquad", "mlqa", "tydiqa")
 
@@ -36,7 +36,7 @@ def render(task: str, fmt: str, values, is_label: bool = False) -> bytes:
 
 def export_results(results: str | Path, out: str | Path, fmt: str = "xtreme") -> int:
     """Export every record's predictions under ``results`` (a store or one submission folder)."""
-    from .cards import load_card
+    from xgap.cards import load_card
 
     if fmt != "xtreme":
         raise XgapError(f"unknown export format '{fmt}' (only: xtreme)")
@@ -85,8 +85,8 @@ def gold_values(card, example_set):
 
 
 def export_labels(tasks: Iterable[str], out: str | Path, data_dir=None, langs: Optional[list[str]] = None) -> int:
-    from .cards import load_card
-    from .data import load_examples
+    from xgap.cards import load_card
+    from xgap.data import load_examples
 
     n = 0
     for task in tasks:

@@ -9,7 +9,7 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
-from . import __version__
+from xgap import __version__
 
 LIBRARIES = ("torch", "transformers", "tokenizers", "datasets", "faiss-cpu", "numpy", "seqeval", "sentence-transformers")
 

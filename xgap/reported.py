@@ -23,7 +23,7 @@ from pathlib import Path
 
 
 def _fail(path, where: str, what: str, fix: str):
-    from .errors import XgapError
+    from xgap.errors import XgapError
 
     return XgapError(f"{path}: {where}: {what} - fix: {fix}")
 
@@ -37,7 +37,7 @@ def _default_manifest_dir():
 
 def load_reference(path) -> dict:
     """Read and check a published-figures file (layout of ``published-xtreme.yaml``)."""
-    from .yamlio import read_yaml
+    from xgap.yamlio import read_yaml
 
     doc = read_yaml(path)
     if not isinstance(doc, dict) or not isinstance(doc.get("models"), list) or not doc["models"]:
@@ -63,8 +63,8 @@ def load_reference(path) -> dict:
         if not (isinstance(inter, str) or (isinstance(inter, list) and inter and all(isinstance(x, str) for x in inter))):
             raise _fail(path, f"{where}.intermediate", f"expected a string or a list of strings, got {type(inter).__name__}",
                         "name the intermediate task(s), or 'none'")
-        from .errors import XgapError
-        from .store import safe_identifier
+        from xgap.errors import XgapError
+        from xgap.store import safe_identifier
 
         try:
             safe_identifier(m["id"], "id")
@@ -83,9 +83,9 @@ def load_reference(path) -> dict:
 
 
 def _manifest_for(model: dict, manifests, ref_path, citation: str) -> dict:
-    from .errors import XgapError
-    from .validation import check
-    from .yamlio import read_yaml
+    from xgap.errors import XgapError
+    from xgap.validation import check
+    from xgap.yamlio import read_yaml
 
     if manifests is not None:
         f = Path(manifests) / f"{model['id']}.yaml"
@@ -111,12 +111,12 @@ def _manifest_for(model: dict, manifests, ref_path, citation: str) -> dict:
 
 def import_reported(path, output="results", manifests=None) -> dict:
     """Write reported records and ``manifest.json`` for every model of ``path``; returns counts."""
-    from . import __version__
-    from .cards import load_card
-    from .errors import XgapError
-    from .leaderboard.records import read_submission
-    from .provenance import now_iso
-    from .store import ResultStore, atomic_write_json
+    from xgap import __version__
+    from xgap.cards import load_card
+    from xgap.errors import XgapError
+    from xgap.leaderboard.records import read_submission
+    from xgap.provenance import now_iso
+    from xgap.store import ResultStore, atomic_write_json
 
     ref = load_reference(path)
     manifests = manifests if manifests is not None else _default_manifest_dir()

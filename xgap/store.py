@@ -20,8 +20,8 @@ import re
 from pathlib import Path
 from typing import Iterator, Optional
 
-from .errors import ValidationFailed, XgapError
-from .validation import problems
+from xgap.errors import ValidationFailed, XgapError
+from xgap.validation import problems
 
 log = logging.getLogger("xgap")
 
@@ -251,7 +251,7 @@ def sidecar_problem(record: dict, record_path: Path) -> Optional[str]:
 
 def read_record(path: Path) -> dict:
     """Read and validate one record (a fast structural check first, full jsonschema on doubt)."""
-    from .leaderboard.records import parse_record
+    from xgap.leaderboard.records import parse_record
 
     try:
         data = Path(path).read_bytes()

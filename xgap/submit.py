@@ -4,7 +4,7 @@ Why a separate check: a submitter should learn before a long run that the manife
 task name is wrong, or the claimed parameter count is off. SPEC §1: size is counted from the loaded
 weights and never trusted, so for a model that is available here (a local folder, a package that
 ships the checkpoint, or a hub checkpoint already in the local cache) the weights are loaded with
-``transformers.AutoModel`` and counted now (:func:`xgap.harness.models.parameter_counts`); a
+``transformers.AutoModel`` and counted now (:func:`xgap.modeling.models.parameter_counts`); a
 claim more than 1% off is an error (exit 1), exactly the rule ``xgap run`` applies. A hub model
 that is not available offline is counted when ``xgap run`` loads it; the check says so.
 """
@@ -17,7 +17,7 @@ TOLERANCE = 0.01
 
 
 def _mismatch_error(msg: str):
-    from .errors import XgapError
+    from xgap.errors import XgapError
 
     class ParameterMismatch(XgapError):
         exit_code = 1
@@ -30,13 +30,13 @@ def _available_ref(model: dict, trust: bool = False):
 
     ``trust`` (run the checkpoint's own code) is the operator's ``--trust-remote-code``; the
     manifest cannot ask for it (its schema refuses ``trust_remote_code: true``)."""
-    from .harness.models import ModelRef, checkpoint_dir
+    from xgap.modeling.models import ModelRef, checkpoint_dir
 
     if model.get("path"):
         ref = ModelRef(model["path"], None, trust)
         return (ref, None) if ref.is_local else (None, f"local folder {model['path']} does not exist here")
     if model.get("package"):
-        from .harness.runner import package_model_dir
+        from xgap.harness.runner import package_model_dir
 
         return ModelRef(package_model_dir(model["package"]), None, trust), None
     ref = ModelRef(model["hub"], model.get("revision"), trust)
@@ -47,9 +47,9 @@ def _available_ref(model: dict, trust: bool = False):
 
 def check_submission(path, count: bool = True, trust_remote_code: bool = False) -> list:
     """Validate ``path`` and (if possible) count its parameters; return the report lines."""
-    from .errors import XgapError
-    from .validation import check, manifest_task_problems
-    from .yamlio import read_yaml
+    from xgap.errors import XgapError
+    from xgap.validation import check, manifest_task_problems
+    from xgap.yamlio import read_yaml
 
     doc = read_yaml(path)
     check(doc, "submission", str(path))
@@ -72,7 +72,7 @@ def check_submission(path, count: bool = True, trust_remote_code: bool = False) 
         claim = f"claimed {claimed:,}" if claimed else "no claimed_parameters"
         lines.append(f"parameters: {claim}; {why}: {run}")
         return lines
-    from .harness.models import UNUSED_POOLER, load_model, parameter_counts
+    from xgap.modeling.models import UNUSED_POOLER, load_model, parameter_counts
 
     counts = parameter_counts(load_model(ref, "AutoModel", allow_missing=UNUSED_POOLER))
     total = counts["total"]

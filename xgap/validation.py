@@ -13,8 +13,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
-from .errors import ValidationFailed, XgapError
-from .resources import schemas_dir
+from xgap.errors import ValidationFailed, XgapError
+from xgap.resources import schemas_dir
 
 SCHEMAS = {
     "task-card": "task-card.schema.json",
@@ -154,7 +154,7 @@ def detect_kind(path: Path, document) -> str:
 
 def manifest_task_problems(doc: dict, filename: str) -> list[str]:
     """A manifest's ``tasks:`` keys must name target cards: a typo fails here, not after a run started."""
-    from .cards import card_files, load_card
+    from xgap.cards import card_files, load_card
 
     known = card_files()
     targets = sorted(n for n in known if load_card(n).kind == "target")
@@ -213,14 +213,14 @@ def validate_paths(paths: Iterable[str | Path], skipped: list | None = None) -> 
     Files found by walking a folder that are none of the known documents (e.g. a training run's
     ``lineage.json``) are not errors: they are appended to ``skipped``. A file named explicitly must
     be one of them."""
-    from .cards import load_card_file
+    from xgap.cards import load_card_file
 
     out: list[str] = []
     named = {Path(p) for p in paths if not Path(p).is_dir()}
     for f in iter_documents(paths):
         try:
             if f.suffix == ".json":
-                from .yamlio import read_document_text
+                from xgap.yamlio import read_document_text
 
                 try:
                     doc = json.loads(read_document_text(f))
@@ -228,7 +228,7 @@ def validate_paths(paths: Iterable[str | Path], skipped: list | None = None) -> 
                     out.append(f"{f}:{exc.lineno}:{exc.colno}: invalid JSON ({exc.msg}) - fix: correct the syntax at that position")
                     continue
             else:
-                from .yamlio import read_yaml
+                from xgap.yamlio import read_yaml
 
                 doc = read_yaml(f)
             kind = detect_kind(f, doc)
@@ -245,7 +245,7 @@ def validate_paths(paths: Iterable[str | Path], skipped: list | None = None) -> 
             else:
                 check(doc, kind, str(f))
                 if kind == "result-record":
-                    from .store import sidecar_problem
+                    from xgap.store import sidecar_problem
 
                     side = sidecar_problem(doc, f)
                     if side:

@@ -15,7 +15,7 @@ import os
 import stat
 from pathlib import Path
 
-from .errors import XgapError
+from xgap.errors import XgapError
 
 #: Largest YAML/JSON document read (the largest card is a few kB).
 MAX_BYTES = 4 << 20

@@ -31,8 +31,8 @@ import re
 from pathlib import Path
 from typing import Optional
 
-from ..errors import XgapError
-from .examples import Answer, Bitext, ChoiceExample, MiningCorpus, QAExample, TaggedSentence, TextExample
+from xgap.errors import XgapError
+from xgap.data.examples import Answer, Bitext, ChoiceExample, MiningCorpus, QAExample, TaggedSentence, TextExample
 
 log = logging.getLogger(__name__)
 
@@ -381,7 +381,7 @@ def load_hub_split(card, lang: str, source: str, split: str):
                     f"reproducible - fix: pin a commit the installed datasets can read (a parquet revision: "
                     f"{PARQUET_BRANCH} or a commit after the parquet conversion), or pass --data-dir DIR"
                 )
-            from .offline import dataset_in_cache, offline_reason
+            from xgap.data.offline import dataset_in_cache, offline_reason
 
             why = offline_reason()
             if why and not dataset_in_cache(hub["id"]):

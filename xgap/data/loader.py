@@ -13,10 +13,10 @@ import os
 from pathlib import Path
 from typing import Optional, Union
 
-from ..errors import XgapError
-from . import readers
-from .examples import ExampleSet, MiningCorpus
-from .hub import check_size, fill, load_hub_examples
+from xgap.errors import XgapError
+from xgap.data import readers
+from xgap.data.examples import ExampleSet, MiningCorpus
+from xgap.data.hub import check_size, fill, load_hub_examples
 
 
 def default_data_dir(data_dir: Optional[Union[str, Path]] = None) -> Optional[Path]:
@@ -105,7 +105,7 @@ def load_examples(task, lang: str, split: Optional[str] = None, data_dir=None, a
     ``split`` defaults to the card's evaluation split. Raises :class:`XgapError` with one line that
     names the task, language, what was tried and how to point at local data.
     """
-    from ..cards import Card, load_card
+    from xgap.cards import Card, load_card
 
     card = task if isinstance(task, Card) else load_card(task)
     split = split or card.eval_split
@@ -165,7 +165,7 @@ def _local_size_caveats(card, code: str, split: str, examples, origin: str) -> l
     """
     import logging
 
-    from . import hub
+    from xgap.data import hub
 
     n = len(examples.gold) if isinstance(examples, MiningCorpus) else len(examples)
     want = hub.expected_size(card, code, split)

@@ -28,8 +28,8 @@ import random
 from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
-from ..errors import XgapError
-from .examples import MiningCorpus
+from xgap.errors import XgapError
+from xgap.data.examples import MiningCorpus
 
 # ISO 639-3 (Tatoeba file names) -> ISO 639-1 for XTREME's languages (XTREME evaluate_retrieval.py)
 ISO3_TO_ISO1 = {

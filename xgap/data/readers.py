@@ -11,8 +11,8 @@ import json
 from pathlib import Path
 from typing import Iterable, Optional
 
-from ..errors import XgapError
-from .examples import Answer, Bitext, MiningCorpus, QAExample, TaggedSentence, TextExample
+from xgap.errors import XgapError
+from xgap.data.examples import Answer, Bitext, MiningCorpus, QAExample, TaggedSentence, TextExample
 
 
 def _lines(path: Path) -> list[str]:

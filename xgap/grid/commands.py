@@ -13,8 +13,8 @@ def _progress(args) -> bool:
 
 def _load(args):
     """The experiment, with ``--seeds`` (a subset or other seeds) applied."""
-    from ..errors import XgapError
-    from .spec import load_experiment
+    from xgap.errors import XgapError
+    from xgap.grid.spec import load_experiment
 
     exp = load_experiment(args.file)
     if getattr(args, "seeds", None):
@@ -29,7 +29,7 @@ def _load(args):
 
 
 def cmd_plan(args) -> int:
-    from .plan import format_plan, plan_grid
+    from xgap.grid.plan import format_plan, plan_grid
 
     exp = _load(args)
     plan = plan_grid(exp, args.output, root=args.checkpoints, data_dir=args.data_dir, cache_dir=args.cache_dir)
@@ -38,10 +38,10 @@ def cmd_plan(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from ..errors import XgapError
-    from ..harness.executors import make_executor
-    from .plan import plan_grid
-    from .run import run_grid
+    from xgap.errors import XgapError
+    from xgap.harness.executors import make_executor
+    from xgap.grid.plan import plan_grid
+    from xgap.grid.run import run_grid
 
     exp = _load(args)
     ex = dict(exp.executor)
@@ -64,7 +64,7 @@ def cmd_run(args) -> int:
           f"wall {out.seconds.get('total', 0):.0f}s ({', '.join(f'{k} {v:.0f}s' for k, v in out.seconds.items() if k != 'total')})")
     site = None
     if args.site:
-        from ..leaderboard.render import build_site
+        from xgap.leaderboard.render import build_site
 
         info = build_site(args.output, args.site)
         site = _grid_page(args.site, exp.name)
@@ -78,14 +78,14 @@ def cmd_run(args) -> int:
 
 
 def _grid_page(site: str, name: str) -> Path:
-    from ..leaderboard.grids import grid_file
+    from xgap.leaderboard.grids import grid_file
 
     return Path(site) / "grids" / grid_file(name)
 
 
 def _print_report(name: str, output: str, site) -> bool:
     """Print the grid's tables; False when the store holds none of its records."""
-    from .summary import markdown, summarize_store
+    from xgap.grid.summary import markdown, summarize_store
 
     found = summarize_store(output, experiment=name) if Path(output).is_dir() else []
     if not found:
@@ -100,12 +100,12 @@ def _print_report(name: str, output: str, site) -> bool:
 
 
 def cmd_report(args) -> int:
-    from .spec import load_experiment
+    from xgap.grid.spec import load_experiment
 
     exp = load_experiment(args.file)
     site = None
     if args.site:
-        from ..leaderboard.render import build_site
+        from xgap.leaderboard.render import build_site
 
         build_site(args.output, args.site)
         site = _grid_page(args.site, exp.name)

@@ -20,10 +20,10 @@ import logging
 from pathlib import Path
 from typing import Optional
 
-from ..errors import XgapError
-from ..harness.encoder import find_layer_list, set_layer_list
-from ..harness.models import ModelRef
-from .spec import EncoderVariant
+from xgap.errors import XgapError
+from xgap.modeling.encoder import find_layer_list, set_layer_list
+from xgap.modeling.models import ModelRef
+from xgap.grid.spec import EncoderVariant
 
 log = logging.getLogger("xgap")
 
@@ -32,7 +32,7 @@ INFO_FILE = "xgap-encoder.json"
 
 def source_ref(variant: EncoderVariant) -> ModelRef:
     """The (untruncated) checkpoint a variant starts from."""
-    from ..harness.runner import ref_from_manifest_model
+    from xgap.harness.runner import ref_from_manifest_model
 
     path = variant.spec.get("path")
     if path and not Path(path).expanduser().is_dir():
@@ -72,8 +72,8 @@ def materialize(variant: EncoderVariant, root: Path) -> ModelRef:
     d = variant_dir(variant, root)
     if d is None or (d / INFO_FILE).is_file():
         return variant_ref(variant, root)
-    from ..harness.models import UNUSED_POOLER, load_model, load_tokenizer, parameter_counts, quiet_transformers, weights_hash
-    from ..store import atomic_write_json
+    from xgap.modeling.models import UNUSED_POOLER, load_model, load_tokenizer, parameter_counts, quiet_transformers, weights_hash
+    from xgap.store import atomic_write_json
 
     src = source_ref(variant)
     model = load_model(src, "AutoModel", allow_missing=UNUSED_POOLER)
@@ -106,12 +106,12 @@ def encoder_parameters(variant: EncoderVariant, root: Path) -> dict:
     if d is not None:
         materialize(variant, root)
         return json.loads((d / INFO_FILE).read_text())["parameters"]
-    from ..store import atomic_write_json
+    from xgap.store import atomic_write_json
 
     cache = Path(root) / "encoders" / f"{variant.key}-{hashlib.sha256(identity(variant).encode()).hexdigest()[:10]}.params.json"
     if cache.is_file():
         return json.loads(cache.read_text())
-    from ..harness.models import UNUSED_POOLER, load_model, parameter_counts
+    from xgap.modeling.models import UNUSED_POOLER, load_model, parameter_counts
 
     counts = parameter_counts(load_model(source_ref(variant), "AutoModel", allow_missing=UNUSED_POOLER))
     cache.parent.mkdir(parents=True, exist_ok=True)

@@ -31,10 +31,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from ..errors import XgapError
-from .encoders import identity as encoder_identity
-from .encoders import materialized, variant_dir, variant_ref
-from .spec import Cell, Experiment
+from xgap.errors import XgapError
+from xgap.grid.encoders import identity as encoder_identity
+from xgap.grid.encoders import materialized, variant_dir, variant_ref
+from xgap.grid.spec import Cell, Experiment
 
 #: Target formats evaluated on the encoder's hidden states, without phase (iii).
 NO_FINETUNING = ("bitext-retrieval", "bitext-mining")
@@ -119,9 +119,9 @@ def plan_grid(experiment: Experiment, output: str | Path, *, root: Optional[str 
     No model is loaded. ``check_records`` compares resume keys of existing records (hashing the
     finished checkpoints' weight files); ``estimate`` counts training examples from local data.
     """
-    from ..cards import load_card
-    from ..training.api import TRAINING_VERSION
-    from ..training.lineage import read_lineage
+    from xgap.cards import load_card
+    from xgap.training.api import TRAINING_VERSION
+    from xgap.training.lineage import read_lineage
 
     root = Path(root) if root else default_root(experiment, cache_dir)
     tdtype = experiment.training.get("dtype", "float32")
@@ -183,7 +183,7 @@ def plan_grid(experiment: Experiment, output: str | Path, *, root: Optional[str 
 def model_ref(plan: GridPlan, source: str):
     """The model a ``model_from``/``start`` string names: a checkpoint folder, or the encoder itself
     (a truncated copy, a local folder, or a hub id with its pinned revision)."""
-    from ..harness.models import ModelRef
+    from xgap.modeling.models import ModelRef
 
     kind, key = source.split(":", 1)
     if kind in ("phase2", "phase3"):
@@ -206,7 +206,7 @@ def evaluation_plan(experiment: Experiment, submission: str, tasks: list, data_d
     """The :class:`~xgap.harness.runner.RunPlan` evaluating one cell with the experiment's
     ``evaluation`` settings. One place for both the plan's "done" check and the run, so the two
     compute the same resume keys. ``extra``: further RunPlan fields (manifest, progress, ...)."""
-    from ..harness.runner import RunPlan
+    from xgap.harness.runner import RunPlan
 
     ev = experiment.evaluation
     return RunPlan(submission=submission, tasks=tasks, dtype=ev.get("dtype", "float32"), batch_tokens=ev.get("batch_tokens", 16384),
@@ -215,8 +215,8 @@ def evaluation_plan(experiment: Experiment, submission: str, tasks: list, data_d
 
 def _mark_records(plan: GridPlan, data_dir: Optional[str]) -> None:
     """Which records of each evaluation exist with matching resume keys (needs its model to exist)."""
-    from ..harness.runner import TaskPlan, plan_jobs
-    from ..store import ResultStore
+    from xgap.harness.runner import TaskPlan, plan_jobs
+    from xgap.store import ResultStore
 
     if not plan.output.is_dir():
         return
@@ -235,9 +235,9 @@ def _mark_records(plan: GridPlan, data_dir: Optional[str]) -> None:
 
 def _estimate(step: TrainStep, data_dir: Optional[str], memo: dict) -> None:
     """Estimated training examples and optimizer steps (``≈``: QA windows and multi-task caps ignored)."""
-    from ..cards import load_card
-    from ..data import load_examples
-    from ..training.api import RECIPE_DEFAULTS, parse_train_from
+    from xgap.cards import load_card
+    from xgap.data import load_examples
+    from xgap.training.api import RECIPE_DEFAULTS, parse_train_from
 
     total_examples, total_steps, sources = 0, 0, []
     for t in step.tasks:
@@ -252,7 +252,7 @@ def _estimate(step: TrainStep, data_dir: Optional[str], memo: dict) -> None:
             try:
                 n, how = len(load_examples(src_card, lang, src_split, data_dir=data_dir, allow_hub=False).examples), "data"
             except Exception:  # noqa: BLE001 - no local copy (the plan never downloads): fall back to the card
-                from ..data.hub import expected_size
+                from xgap.data.hub import expected_size
 
                 size = expected_size(src_card, lang, src_split)  # the card's per-language size, else its size
                 n, how = (int(size), "card") if size else (None, "unknown")

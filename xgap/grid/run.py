@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from ..errors import XgapError
-from .plan import GridPlan, evaluation_plan, model_ref, plan_grid
-from .spec import Cell, Experiment
+from xgap.errors import XgapError
+from xgap.grid.plan import GridPlan, evaluation_plan, model_ref, plan_grid
+from xgap.grid.spec import Cell, Experiment
 
 log = logging.getLogger("xgap")
 
@@ -43,7 +43,7 @@ class TrainJob:
 
 def execute_train_job(job: TrainJob) -> dict:
     """Run one training job (reusing a finished identical one); return a small summary."""
-    from ..training.api import train_intermediate, train_target
+    from xgap.training.api import train_intermediate, train_target
 
     kw = dict(job.kwargs, progress=job.progress, replace_stale=True)
     t0 = time.perf_counter()
@@ -125,10 +125,10 @@ def run_grid(experiment: Experiment, output: str | Path, *, root: Optional[str |
     ``executor``: a :mod:`xgap.harness.executors` executor (default: local). A training job that
     fails is reported with its error; the cells that need it are skipped, the others finish.
     """
-    from ..harness.executors import LocalExecutor
-    from ..harness.runner import TaskPlan, run_plans
-    from ..validation import check
-    from .encoders import encoder_parameters, materialize
+    from xgap.harness.executors import LocalExecutor
+    from xgap.harness.runner import TaskPlan, run_plans
+    from xgap.validation import check
+    from xgap.grid.encoders import encoder_parameters, materialize
 
     executor = executor or LocalExecutor()
     t0 = time.perf_counter()

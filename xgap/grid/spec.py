@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from ..errors import XgapError
+from xgap.errors import XgapError
 
 #: Override keys only phase (iii) (targets) understands, and only multi-task phase (ii).
 TARGET_ONLY = ("train_split",)
@@ -124,8 +124,8 @@ class Experiment:
 # ----------------------------------------------------------------------------- loading
 def load_experiment(path: str | Path) -> Experiment:
     """Read and validate ``path``; raise :class:`~xgap.errors.XgapError`/``ValidationFailed`` naming file and field."""
-    from ..validation import check
-    from ..yamlio import read_yaml
+    from xgap.validation import check
+    from xgap.yamlio import read_yaml
 
     p = Path(path)
     if not p.is_file():
@@ -137,7 +137,7 @@ def load_experiment(path: str | Path) -> Experiment:
 
 def experiment_from_dict(doc: dict, where: str = "<experiment>") -> Experiment:
     """Build an :class:`Experiment` from an already schema-valid document and check its meaning."""
-    from ..cards import load_card
+    from xgap.cards import load_card
 
     def fail(field_path: str, what: str, fix: str):
         raise XgapError(f"{where}: {field_path}: {what} - fix: {fix}")

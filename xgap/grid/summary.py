@@ -146,8 +146,8 @@ def _target_info(task: str) -> Optional[_Target]:
     """What a grid needs from ``task``'s card (None for an unknown task); cards are read once."""
     _memo = _TARGETS
     if task not in _memo:
-        from ..cards import load_card
-        from ..errors import XgapError
+        from xgap.cards import load_card
+        from xgap.errors import XgapError
 
         try:
             c = load_card(task)
@@ -340,7 +340,7 @@ def _summarize(experiment: str, members: list) -> GridSummary:
 
 def summarize_store(results_root: str | Path, experiment: Optional[str] = None, on_problem=None) -> list[GridSummary]:
     """Read the store at ``results_root`` (the leaderboard's checked fast reader) and summarise its grids."""
-    from ..leaderboard.records import read_store
+    from xgap.leaderboard.records import read_store
 
     return summarize_submissions(read_store(results_root, on_problem), experiment)
 
@@ -429,7 +429,7 @@ def _md(text) -> str:
 
 def markdown(summary: GridSummary) -> str:
     """The grid as Markdown: per target a table of cells and a table of gains against ``none``."""
-    from ..leaderboard.render import fmt_params
+    from xgap.leaderboard.render import fmt_params
 
     out = [f"# {_md(summary.title)} (experiment `{_md(summary.experiment)}`)", ""]
     out.append("Scores over the languages present in the records; gap = English - mean of the others "

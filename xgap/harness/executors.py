@@ -20,7 +20,7 @@ class LocalExecutor:
             for job in jobs:
                 on_result(execute(job))
             return []
-        from .jobs import execute_job
+        from xgap.harness.jobs import execute_job
 
         for job in jobs:
             execute_job(job, on_item=on_result)  # each language is written as soon as it is done
@@ -31,9 +31,9 @@ def make_executor(name: str, **options):
     if name == "local":
         return LocalExecutor()
     if name == "ray":
-        from .ray_executor import RayExecutor
+        from xgap.harness.ray_executor import RayExecutor
 
         return RayExecutor(**options)
-    from ..errors import XgapError
+    from xgap.errors import XgapError
 
     raise XgapError(f"unknown executor '{name}' (local or ray)")

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Optional
 
-from .models import ModelRef
+from xgap.modeling.models import ModelRef
 
 
 @dataclass
@@ -60,8 +60,8 @@ def load_for(evaluator, card, lang: str, data_dir, limit: Optional[int], split: 
     ``split`` overrides the card's evaluation split (e.g. MLQA dev where only dev is at hand);
     the split is part of every record and of its resume key.
     """
-    from ..data import load_examples
-    from ..data.examples import Bitext
+    from xgap.data import load_examples
+    from xgap.data.examples import Bitext
 
     if hasattr(evaluator, "load"):
         es = evaluator.load(card, lang, data_dir)
@@ -82,7 +82,7 @@ def _parameters(ctx) -> tuple[Optional[dict], Optional[dict]]:
     A sentence encoder reports the counts it measured before truncating unused layers, so the
     recorded size is the checkpoint's, not the truncated copy's.
     """
-    from .models import parameter_counts
+    from xgap.modeling.models import parameter_counts
 
     for v in ctx._loaded.values():
         for o in v if isinstance(v, tuple) else (v,):
@@ -110,17 +110,17 @@ def execute_job(job: Job, on_item=None) -> JobResult:
     one-item :class:`JobResult`) instead of being returned at the end, so an interrupted local
     run keeps every language it completed.
     """
-    from ..cards import load_card
-    from ..evaluators import evaluator_for
-    from ..evaluators.base import EvalContext
-    from ..provenance import base_provenance, device_description, now_iso
+    from xgap.cards import load_card
+    from xgap.formats import evaluator_for
+    from xgap.formats.base import EvalContext
+    from xgap.provenance import base_provenance, device_description, now_iso
 
     card = load_card(job.task)
     evaluator = evaluator_for(card)
     ctx = EvalContext(card=card, model=job.model, dtype=job.dtype, batch_tokens=job.batch_tokens, bootstrap=job.bootstrap,
                       seed=job.seed, progress=job.progress, label_map=job.label_map, layer=job.layer, pooling=job.pooling,
                       cache_dir=job.cache_dir, data_dir=job.data_dir, limit=job.limit, prompts=job.prompts)
-    from .progress import active
+    from xgap.progress import active
 
     items, enc_params = [], None
     for lang in job.langs:

@@ -13,7 +13,7 @@ import logging
 import os
 from typing import Callable, Optional
 
-from ..errors import XgapError
+from xgap.errors import XgapError
 
 log = logging.getLogger("xgap")
 

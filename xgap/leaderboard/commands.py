@@ -11,7 +11,7 @@ import time
 
 
 def cmd_build(args) -> int:
-    from .render import build_site
+    from xgap.leaderboard.render import build_site
 
     problems: list = []
 

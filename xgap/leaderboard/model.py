@@ -33,8 +33,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Optional
 
-from ..errors import XgapError
-from ..metrics.aggregate import XTREME_TASKS, category_scores, gap, task_score, xtreme_score
+from xgap.errors import XgapError
+from xgap.metrics.aggregate import XTREME_TASKS, category_scores, gap, task_score, xtreme_score
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ class TaskInfo:
 
 def target_tasks() -> list[TaskInfo]:
     """Target cards in XTREME's category order (pawsx xnli udpos panx xquad mlqa tydiqa bucc tatoeba), others after."""
-    from ..cards import list_cards
+    from xgap.cards import list_cards
 
     infos = [
         TaskInfo(c.name, tuple(c.languages), c.english, c.has_gap, c.format == "extractive-qa", c.primary_metric,

@@ -34,7 +34,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
-from ..errors import XgapError
+from xgap.errors import XgapError
 
 try:  # orjson parses records ~7x faster than the json module; it is optional
     from orjson import loads as _fast_loads
@@ -132,7 +132,7 @@ def parse_record(path: Path | str, data: bytes) -> dict:
     except ValueError as exc:
         raise XgapError(f"{path}: corrupt result record ({exc}) - delete it and rerun to recompute") from None
     if not record_ok(rec):
-        from ..validation import problems
+        from xgap.validation import problems
 
         found = problems(rec, "result-record", str(path))
         if found:
@@ -183,7 +183,7 @@ def read_manifest_file(folder: Path) -> Optional[dict]:
         raise XgapError(f"{path}: corrupt submission manifest ({exc}) - delete it; `xgap run` rewrites it") from None
     if type(doc) is not dict or type(doc.get("manifest")) is not dict:
         raise XgapError(f"{path}: expected {{\"manifest\": {{...}}, \"parameters\": ...}} - delete it; `xgap run` rewrites it")
-    from ..validation import problems
+    from xgap.validation import problems
 
     found = problems(doc["manifest"], "submission", f"{path}: manifest")
     if found:
@@ -340,7 +340,7 @@ def read_submission(folder: Path, on_problem=None, since_ns: Optional[int] = Non
 @lru_cache(maxsize=1)
 def _known_tasks() -> frozenset:
     """Task names with a card (once per process: a store has many submission folders)."""
-    from ..cards import card_files
+    from xgap.cards import card_files
 
     return frozenset(card_files())
 

@@ -35,8 +35,8 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from .. import __version__
-from ..errors import XgapError
+from xgap import __version__
+from xgap.errors import XgapError
 
 DASH = "\u2014"
 SITE_MARKER = ".xgap-site"
@@ -317,7 +317,7 @@ def submission_view(e, board) -> dict:
 def _env():
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-    from ..resources import templates_dir
+    from xgap.resources import templates_dir
 
     env = Environment(loader=FileSystemLoader(str(templates_dir())), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True)
@@ -349,7 +349,7 @@ def _site_key(plots: bool) -> str:
     """Everything besides a submission's own files that the pages depend on: the task cards' files,
     the templates, this package's code. Hashed from bytes (~60 small files, milliseconds): parsing
     the cards would cost more than the whole no-change check."""
-    from ..resources import tasks_dir, templates_dir
+    from xgap.resources import tasks_dir, templates_dir
 
     h = hashlib.sha256(f"{CACHE_FORMAT}|{__version__}|{plots}".encode())
     here = Path(__file__).resolve().parent
@@ -364,7 +364,7 @@ def _site_key(plots: bool) -> str:
 
 def _load(path: Path, key: str) -> Optional[dict]:
     """A cache/index document written under ``key``; None when absent, unreadable or stale."""
-    from .records import loads
+    from xgap.leaderboard.records import loads
 
     try:
         doc = loads(path.read_bytes())
@@ -403,7 +403,7 @@ def _output_stamps(out: Path) -> dict:
 
 def _nothing_changed(index: dict, folders: list, out: Path) -> bool:
     """The store and the site are exactly as the last build left them (see :func:`build_site`)."""
-    from .records import stamps_unchanged
+    from xgap.leaderboard.records import stamps_unchanged
 
     subs = index.get("subs")
     if not isinstance(subs, dict) or list(subs) != [f.name for f in folders]:
@@ -431,8 +431,8 @@ def _read_and_render(job) -> tuple:
     Runs in a worker process on big builds (the full records never travel back: only the packed
     rows the table needs), in this process on small ones.
     """
-    from .model import Leaderboard, build_entry
-    from .records import pack, read_submission
+    from xgap.leaderboard.model import Leaderboard, build_entry
+    from xgap.leaderboard.records import pack, read_submission
 
     i, folder = job
     w = _WORK
@@ -445,7 +445,7 @@ def _read_and_render(job) -> tuple:
 
 def _peek_grid(folder: Path) -> bool:
     """Whether ``manifest.json`` names a grid (unchecked peek; the full read checks it)."""
-    from .records import loads
+    from xgap.leaderboard.records import loads
 
     try:
         grid = loads((folder / "manifest.json").read_bytes())["manifest"]["grid"]
@@ -491,7 +491,7 @@ def build_site(results: str | Path, output: str | Path, on_problem=None, plots: 
     Files rewritten *in place* (not by the store's atomic rename) are not noticed: use
     ``cache=False`` (``--no-cache``) after such an edit; it reads everything and rewrites the cache.
     """
-    from .records import submission_folders
+    from xgap.leaderboard.records import submission_folders
 
     since_ns = time.time_ns()
     out = Path(output)
@@ -501,11 +501,11 @@ def build_site(results: str | Path, output: str | Path, on_problem=None, plots: 
     if index is not None and _nothing_changed(index, folders, out):
         return {**index["info"], "reused_pages": len(folders)}
 
-    from ..grid.summary import grid_of, summarize_submissions
-    from ..store import atomic_write_bytes
-    from .grids import grid_nav
-    from .model import TaskInfo, build_leaderboard, target_tasks
-    from .records import SubmissionFiles, cache_entry, dumps, from_cache, read_submission, stamps_unchanged, unpack
+    from xgap.grid.summary import grid_of, summarize_submissions
+    from xgap.store import atomic_write_bytes
+    from xgap.leaderboard.grids import grid_nav
+    from xgap.leaderboard.model import TaskInfo, build_leaderboard, target_tasks
+    from xgap.leaderboard.records import SubmissionFiles, cache_entry, dumps, from_cache, read_submission, stamps_unchanged, unpack
 
     try:  # the cards as parsed last time (their files are in the key); parsing the YAML costs ~0.1-0.4 s
         tasks = [TaskInfo(**{**t, "languages": tuple(t["languages"])}) for t in index["tasks"]]
@@ -593,10 +593,10 @@ def write_site(board, output: str | Path, plots: bool = True, reuse=frozenset(),
     env = env or _env()
     from markupsafe import Markup
 
-    from .grids import grid_nav, write_grid_pages
+    from xgap.leaderboard.grids import grid_nav, write_grid_pages
 
     if grids is None:
-        from ..grid.summary import summarize_submissions
+        from xgap.grid.summary import summarize_submissions
 
         grids = summarize_submissions(board.entries)
 
@@ -657,7 +657,7 @@ def _write_scaling(board, out: Path, env, nav: dict, plots: bool) -> None:
     """``scaling.html`` and its two SVGs."""
     figs = None
     if plots:
-        from .plots import scaling_figures
+        from xgap.leaderboard.plots import scaling_figures
 
         figs = scaling_figures(board)
         for name in ("gap", "score"):

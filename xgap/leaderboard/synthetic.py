@@ -70,7 +70,7 @@ def synthetic_store(root: str | Path, n_submissions: int, seed: int = 0, tasks=N
     Scores follow a gentle size trend with noise, so the scaling view has something to show.
     Prediction sidecars are not written (the leaderboard does not read them).
     """
-    from .model import target_tasks
+    from xgap.leaderboard.model import target_tasks
 
     rng = random.Random(seed)
     root = Path(root)

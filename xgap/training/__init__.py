@@ -21,7 +21,7 @@ __all__ = ["train_intermediate", "train_target", "finetuned_checkpoint", "TrainR
 
 def __getattr__(name):
     if name in __all__:
-        from . import api
+        from xgap.training import api
 
         return getattr(api, name)
     raise AttributeError(f"module 'xgap.training' has no attribute {name!r}")

@@ -42,8 +42,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
-from ..errors import XgapError
-from .lineage import LINEAGE_FILE, LINEAGE_VERSION, chain_for, describe_chain, read_lineage
+from xgap.errors import XgapError
+from xgap.training.lineage import LINEAGE_FILE, LINEAGE_VERSION, chain_for, describe_chain, read_lineage
 
 log = logging.getLogger("xgap")
 
@@ -197,9 +197,9 @@ def finetuned_checkpoint(model: str, task: str, cache_root: Union[str, Path], **
     training (``train_target`` checks the full run key, data fingerprints included, and retrains
     into the same folder when the data changed).
     """
-    from ..cards import load_card
-    from ..harness.models import ModelRef, weights_hash
-    from ..store import input_key
+    from xgap.cards import load_card
+    from xgap.modeling.models import ModelRef, weights_hash
+    from xgap.store import input_key
 
     ref = ModelRef(model, kwargs.get("revision"), bool(kwargs.get("trust_remote_code", False)))
     card = load_card(task)
@@ -242,7 +242,7 @@ def _derived_fingerprint(base: str, what: str) -> str:
 def _cut(es, n: Optional[int], what: str):
     if not n or n >= len(es.examples):
         return es
-    from ..data.examples import ExampleSet
+    from xgap.data.examples import ExampleSet
 
     return ExampleSet(es.task, es.lang, es.split, es.format, list(es.examples)[:n], es.origin + f" [first {n}]",
                       _derived_fingerprint(es.fingerprint, f"{what}:first:{n}"))
@@ -264,9 +264,9 @@ def parse_train_from(spec) -> Optional[tuple[str, str, str]]:
 
 def _task_data(kind: str, card, opts: dict):
     """(train ExampleSet, dev ExampleSet) for one task, English only, with limits and hold-out applied."""
-    from ..cards import load_card
-    from ..data import load_examples
-    from ..data.examples import ExampleSet
+    from xgap.cards import load_card
+    from xgap.data import load_examples
+    from xgap.data.examples import ExampleSet
 
     data_dir = opts.get("data_dir")
     lang = card.english
@@ -328,7 +328,7 @@ def _labels(card, train_examples) -> list[str]:
 
 def _recipe(cards, opts: dict) -> tuple[dict, dict, dict, list]:
     """(shared recipe, per-task batch sizes, overrides, notes) from the cards and keyword overrides."""
-    from . import multitask
+    from xgap.training import multitask
 
     first = dict(RECIPE_DEFAULTS, **cards[0].recipe)
     notes = []
@@ -361,7 +361,7 @@ def _check_choice(recipe: dict, key: str, allowed: tuple, flag: str) -> None:
 def head_init_seed(recipe: dict, seed: int, task: str) -> int:
     """The torch seed a task's fresh head is built from: ``head_seed`` (else ``seed``) mixed with the task's name,
     so the heads of a multi-task run start differently."""
-    from . import multitask
+    from xgap.training import multitask
 
     base = recipe.get("head_seed")
     base = seed if base is None else int(base)
@@ -405,15 +405,15 @@ def _interrupted_key(out: Path) -> Optional[str]:
 
 
 def _train(kind: str, model: str, names: list[str], output, opts: dict) -> TrainResult:
-    from ..cards import load_card
-    from ..harness.forward import check_dtype
-    from ..harness.models import ModelRef, load_tokenizer, parameter_counts, weights_hash
-    from ..provenance import base_provenance, device_description, now_iso
-    from ..store import atomic_write_json, input_key
-    from . import multitask
-    from .features import check_trainable, encode_for_training
-    from .heads import build_head, load_encoder, save_encoder, save_head, save_task_model
-    from .loop import LoopConfig, TaskRun, Trainer
+    from xgap.cards import load_card
+    from xgap.modeling.forward import check_dtype
+    from xgap.modeling.models import ModelRef, load_tokenizer, parameter_counts, weights_hash
+    from xgap.provenance import base_provenance, device_description, now_iso
+    from xgap.store import atomic_write_json, input_key
+    from xgap.training import multitask
+    from xgap.modeling.features import check_trainable, encode_for_training
+    from xgap.modeling.heads import build_head, load_encoder, save_encoder, save_head, save_task_model
+    from xgap.training.loop import LoopConfig, TaskRun, Trainer
 
     started, t0 = now_iso(), time.perf_counter()
     check_dtype(opts.get("dtype") or "float32")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from ..argtypes import batch_size, float_range, fraction, int_range, positive_float, positive_int, seed_int
+from xgap.argtypes import batch_size, float_range, fraction, int_range, positive_float, positive_int, seed_int
 
 max_length = int_range(2, 1 << 20)
 holdout = float_range(0.0, 1.0, lo_open=True, what="a fraction")
@@ -49,7 +49,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default: cuda when available)")
     p.add_argument("--overwrite", action="store_true", help="discard an earlier training run in --output (finished or interrupted) and train anew")
     p.add_argument("--keep-checkpoints", action="store_true", help="keep checkpoint-last/ and checkpoint-best/ after training")
-    from ..cli import add_data_acceptance_arguments
+    from xgap.cli import add_data_acceptance_arguments
 
     add_data_acceptance_arguments(p)
 
@@ -64,7 +64,7 @@ def _kwargs(args) -> dict:
 
 
 def _report(result) -> None:
-    from .lineage import describe_chain
+    from xgap.training.lineage import describe_chain
 
     lin = result.lineage
     steps = lin["steps"]
@@ -81,9 +81,9 @@ def _report(result) -> None:
 
 
 def cmd_train_intermediate(args) -> int:
-    from .api import train_intermediate
+    from xgap.training.api import train_intermediate
 
-    from ..data.hub import accepting
+    from xgap.data.hub import accepting
 
     tasks = [t for item in args.tasks for t in item.split(",") if t.strip()]
     with accepting(args.accept_non_comparable_hub, args.accept_size_mismatch):
@@ -93,9 +93,9 @@ def cmd_train_intermediate(args) -> int:
 
 
 def cmd_train_target(args) -> int:
-    from .api import train_target
+    from xgap.training.api import train_target
 
-    from ..data.hub import accepting
+    from xgap.data.hub import accepting
 
     with accepting(args.accept_non_comparable_hub, args.accept_size_mismatch):
         result = train_target(args.model, args.task, args.output, train_split=args.train_split, dev_holdout=args.dev_holdout,

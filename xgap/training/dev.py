@@ -15,16 +15,16 @@ from __future__ import annotations
 
 from typing import Optional, Sequence
 
-from ..errors import XgapError
-from .features import CLASSIFICATION, encode_choices
+from xgap.errors import XgapError
+from xgap.modeling.features import CLASSIFICATION, encode_choices
 
 
 def predict_choices(model, tokenizer, examples, max_length: int, dtype: str = "float32", batch_tokens: int = 16384) -> list[int]:
     """Index of the best choice for each multiple-choice example, in input order."""
     import torch
 
-    from ..harness.forward import model_device
-    from .features import collate
+    from xgap.modeling.forward import model_device
+    from xgap.modeling.features import collate
 
     if not examples:
         return []
@@ -65,8 +65,8 @@ def dev_metrics(card, model, tokenizer, examples: Sequence, labels: Optional[Seq
     was_training = model.training
     try:
         if fmt in CLASSIFICATION:
-            from ..harness.classify import predict_classification
-            from ..metrics.accuracy import accuracy
+            from xgap.modeling.classify import predict_classification
+            from xgap.metrics.accuracy import accuracy
 
             exs = [e for e in examples if e.label is not None]
             aliases = {str(k): str(v) for k, v in card.label_aliases.items()}
@@ -81,8 +81,8 @@ def dev_metrics(card, model, tokenizer, examples: Sequence, labels: Optional[Seq
                 fn = sum(p != pos and g == pos for p, g in zip(res.predictions, gold))
                 out["f1"] = 100.0 * 2 * tp / (2 * tp + fp + fn) if tp else 0.0
         elif fmt == "token-classification":
-            from ..harness.tagging import predict_tags
-            from ..metrics.tagging import tagging_f1, token_accuracy
+            from xgap.modeling.tagging import predict_tags
+            from xgap.metrics.tagging import tagging_f1, token_accuracy
 
             sents = [s for s in examples if s.tags is not None and len(s.words)]
             res = predict_tags(model, tokenizer, sents, list(labels), max_length=ml, batch_tokens=batch_tokens, progress=False, dtype=dtype)
@@ -94,7 +94,7 @@ def dev_metrics(card, model, tokenizer, examples: Sequence, labels: Optional[Seq
             if card.primary_metric == "accuracy":
                 out["accuracy"] = out["token_accuracy"]
         elif fmt == "extractive-qa":
-            from ..harness.qa import predict_answers
+            from xgap.modeling.qa import predict_answers
 
             res = predict_answers(model, tokenizer, list(examples), max_length=ml, doc_stride=int(protocol.get("doc_stride", 128)),
                                   max_answer_length=int(protocol.get("max_answer_length", 30)), n_best=int(protocol.get("n_best", 20)),
@@ -102,16 +102,16 @@ def dev_metrics(card, model, tokenizer, examples: Sequence, labels: Optional[Seq
                                   progress=False, dtype=dtype)
             golds = {e.id: [a.text for a in e.answers] for e in examples if e.answers}
             if card.data.get("qa_evaluation") == "mlqa":
-                from ..metrics.mlqa import mlqa_scores
+                from xgap.metrics.mlqa import mlqa_scores
 
                 out = dict(mlqa_scores(res.predictions, golds, card.english))
             else:
-                from ..metrics.squad import squad_scores
+                from xgap.metrics.squad import squad_scores
 
                 out = dict(squad_scores(res.predictions, golds))
             out["em_f1_mean"] = (out["exact_match"] + out["f1"]) / 2
         elif fmt == "multiple-choice":
-            from ..metrics.accuracy import accuracy
+            from xgap.metrics.accuracy import accuracy
 
             exs = [e for e in examples if e.label is not None]
             pred = predict_choices(model, tokenizer, exs, ml, dtype=dtype, batch_tokens=batch_tokens)

@@ -48,10 +48,10 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from ..errors import XgapError
-from . import multitask
-from .features import CLASSIFICATION, collate, loss_units
-from .heads import TaskHead, full_state, load_full_state, save_safetensors
+from xgap.errors import XgapError
+from xgap.training import multitask
+from xgap.modeling.features import CLASSIFICATION, collate, loss_units
+from xgap.modeling.heads import TaskHead, full_state, load_full_state, save_safetensors
 
 STATE_VERSION = 1
 
@@ -195,7 +195,7 @@ def qa_loss(start_logits, end_logits, attention_mask, starts, ends):
     Hugging Face's QA heads take the softmax over every position, padding included, so their loss
     depends on how wide a batch was padded; ``run_qa.py`` avoids that by padding every window to
     ``max_length``. xgap pads each batch only to its longest window, so padding positions are
-    masked out here -- the same positions the evaluator ranks (:mod:`xgap.harness.qa`).
+    masked out here -- the same positions the evaluator ranks (:mod:`xgap.modeling.qa`).
     """
     import torch
 
@@ -240,7 +240,7 @@ def backward_batch(model, fmt: str, feats: Sequence[dict], micro_batch_size: Opt
     """Accumulate the gradient of one batch's loss, in micro-batches; return the loss (None: nothing to learn).
 
     Each micro-batch's mean loss is weighted by its share of the batch's loss units (examples, or
-    labelled tokens for tagging -- see :func:`~xgap.training.features.loss_units`), so the summed
+    labelled tokens for tagging -- see :func:`~xgap.modeling.features.loss_units`), so the summed
     gradient equals the gradient of the whole batch's mean loss whatever the micro-batch size.
     ``micro_batch_tokens``: length-sorted micro-batches instead (:func:`micro_batches`).
     ``norm`` (``loss_weighting: per-token``): divide the batch's *summed* unit losses by this
@@ -428,7 +428,7 @@ class Trainer:
     # -------------------------------------------------------------- evaluation
     def evaluate(self) -> dict:
         """Dev metrics of every task and the selection score (unweighted mean of primaries)."""
-        from .dev import dev_metrics
+        from xgap.training.dev import dev_metrics
 
         per_task = {}
         for t in self.tasks:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Mapping, Optional, Sequence
 
-from ..errors import XgapError
+from xgap.errors import XgapError
 
 _GENERIC = re.compile(r"^label_?\d+$", re.IGNORECASE)
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import XgapError
+from xgap.errors import XgapError
 
 
 def _as_f32(x, name: str) -> np.ndarray:

@@ -27,7 +27,7 @@ def active() -> Optional["RunProgress"]:
 
 def work_of(examples) -> int:
     """Sentences an evaluation of ``examples`` will encode (an estimate; it only drives the ETA)."""
-    from ..data.examples import Bitext, MiningCorpus
+    from xgap.data.examples import Bitext, MiningCorpus
 
     if isinstance(examples, (Bitext, MiningCorpus)):
         return len(examples.source) + len(examples.target)

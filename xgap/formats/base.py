@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from ..harness.models import ModelRef
+from xgap.modeling.models import ModelRef
 
 # Bump when an evaluator's numbers change for the same inputs (a bug fix, a protocol detail): it is
 # part of every record's resume key, so records computed by older code are recomputed, not reused.
@@ -62,7 +62,7 @@ def interval(statistic, ctx: EvalContext, lang: str) -> Optional[list[float]]:
     """95% percentile bootstrap CI (seeded per language), or None when bootstrapping is off."""
     if ctx.bootstrap <= 0 or getattr(statistic, "n", 0) == 0:
         return None
-    from ..metrics.bootstrap import bootstrap_ci, language_seed
+    from xgap.metrics.bootstrap import bootstrap_ci, language_seed
 
     lo, hi = bootstrap_ci(statistic, n_resamples=ctx.bootstrap, seed=language_seed(ctx.seed, lang))
     return [round(float(lo), 4), round(float(hi), 4)]
@@ -76,8 +76,8 @@ def labelled_model(ctx: EvalContext, auto_class: str):
     """
 
     def load():
-        from ..harness.labels import resolve_label_map
-        from ..harness.models import load_model, load_tokenizer
+        from xgap.modeling.labels import resolve_label_map
+        from xgap.modeling.models import load_model, load_tokenizer
 
         model = load_model(ctx.model, auto_class)
         names = resolve_label_map(model.config.id2label, ctx.card.labels, ctx.label_map, ctx.card.label_aliases)

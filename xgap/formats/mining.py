@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ..data.examples import ExampleSet
-from .base import EvalContext, LanguageResult, interval
-from .retrieval import RetrievalEvaluator, bitext_prefix, with_prefix
+from xgap.data.examples import ExampleSet
+from xgap.formats.base import EvalContext, LanguageResult, interval
+from xgap.formats.retrieval import RetrievalEvaluator, bitext_prefix, with_prefix
 
 
 class MiningEvaluator(RetrievalEvaluator):
@@ -19,7 +19,7 @@ class MiningEvaluator(RetrievalEvaluator):
 
     def load(self, card, lang: str, data_dir) -> ExampleSet:
         """Both splits: the threshold is chosen on dev and applied unchanged to test."""
-        from ..data import load_examples
+        from xgap.data import load_examples
 
         dev = load_examples(card, lang, "dev", data_dir=data_dir)
         test = load_examples(card, lang, card.eval_split, data_dir=data_dir)
@@ -27,8 +27,8 @@ class MiningEvaluator(RetrievalEvaluator):
                           f"dev={dev.origin}; test={test.origin}", f"{dev.fingerprint}+{test.fingerprint}")
 
     def evaluate(self, ctx: EvalContext, example_set) -> LanguageResult:
-        from ..harness.mining import evaluate_bucc, mine_candidates, unique_sentences
-        from ..metrics.bucc import pair_f1_statistic
+        from xgap.modeling.mining import evaluate_bucc, mine_candidates, unique_sentences
+        from xgap.metrics.bucc import pair_f1_statistic
 
         enc = self.encoder(ctx)
         k = self.settings(ctx)["k"]

@@ -39,9 +39,9 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from ..data.examples import QAExample
-from ..errors import XgapError
-from .forward import ForwardStats, check_dtype, real_positions, run_batches
+from xgap.data.examples import QAExample
+from xgap.errors import XgapError
+from xgap.modeling.forward import ForwardStats, check_dtype, real_positions, run_batches
 
 _TOKENIZE_GROUP = 512
 

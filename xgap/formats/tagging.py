@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..errors import XgapError
-from .base import EvalContext, Evaluator, LanguageResult, interval, labelled_model
+from xgap.errors import XgapError
+from xgap.formats.base import EvalContext, Evaluator, LanguageResult, interval, labelled_model
 
 
 class TaggingEvaluator(Evaluator):
@@ -14,8 +14,8 @@ class TaggingEvaluator(Evaluator):
                 "subword_rule": "first"}
 
     def evaluate(self, ctx: EvalContext, example_set) -> LanguageResult:
-        from ..harness.tagging import predict_tags
-        from ..metrics.tagging import TaggingF1Statistic, tagging_f1, token_accuracy
+        from xgap.modeling.tagging import predict_tags
+        from xgap.metrics.tagging import TaggingF1Statistic, tagging_f1, token_accuracy
 
         sents = example_set.examples
         golds = [list(s.tags) for s in sents]

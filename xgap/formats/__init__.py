@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import XgapError
+from xgap.errors import XgapError
 
 _REGISTRY = {
     "sentence-pair-classification": ("classification", "ClassificationEvaluator"),

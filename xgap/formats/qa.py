@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import EvalContext, Evaluator, LanguageResult, interval
+from xgap.formats.base import EvalContext, Evaluator, LanguageResult, interval
 
 
 class QAEvaluator(Evaluator):
@@ -17,9 +17,9 @@ class QAEvaluator(Evaluator):
     def evaluate(self, ctx: EvalContext, example_set) -> LanguageResult:
         import numpy as np
 
-        from ..harness.models import load_model, load_tokenizer
-        from ..harness.qa import predict_answers
-        from ..metrics.bootstrap import MeanStatistic
+        from xgap.modeling.models import load_model, load_tokenizer
+        from xgap.modeling.qa import predict_answers
+        from xgap.metrics.bootstrap import MeanStatistic
 
         model, tok = ctx.loaded("qa", lambda: (load_model(ctx.model, "AutoModelForQuestionAnswering"), load_tokenizer(ctx.model)))
         s = self.settings(ctx)
@@ -29,11 +29,11 @@ class QAEvaluator(Evaluator):
                               batch_tokens=ctx.batch_tokens, progress=ctx.progress, dtype=ctx.dtype)
         golds = {e.id: [a.text for a in e.answers] for e in examples}
         if s["qa_evaluation"] == "mlqa":
-            from ..metrics.mlqa import mlqa_per_question
+            from xgap.metrics.mlqa import mlqa_per_question
 
             ids, em, f1 = mlqa_per_question(res.predictions, golds, example_set.lang)
         else:
-            from ..metrics.squad import squad_per_question
+            from xgap.metrics.squad import squad_per_question
 
             ids, em, f1 = squad_per_question(res.predictions, golds)
         em, f1 = np.asarray(em, dtype=float), np.asarray(f1, dtype=float)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from ..errors import XgapError
+from xgap.errors import XgapError
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
 
@@ -179,7 +179,7 @@ def check_config_limits(ref: ModelRef) -> None:
     cfg_file = folder / "config.json" if folder is not None else None
     if cfg_file is None or not os.path.lexists(cfg_file):
         return
-    from ..yamlio import read_document_bytes
+    from xgap.yamlio import read_document_bytes
 
     data = read_document_bytes(cfg_file, MAX_CONFIG_BYTES)  # a regular file of sane size (a FIFO would hang transformers)
     try:

@@ -2,7 +2,7 @@
 
 Why one helper: every evaluator does the same thing -- pre-tokenised inputs of different lengths go
 through the model in length-sorted batches under a token budget (see
-:func:`xgap.harness.batching.token_budget_batches`), without gradients, optionally under bf16
+:func:`xgap.modeling.batching.token_budget_batches`), without gradients, optionally under bf16
 autocast, with a progress bar -- and the results are scattered back by index so that output order
 always equals input order. Padding is done here (not by the tokenizer), so the padded width of a
 batch is the longest input *in that batch*, which is what makes length sorting pay off.
@@ -19,8 +19,8 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Iterator, Mapping, Optional, Sequence
 
-from ..errors import XgapError
-from .batching import token_budget_batches
+from xgap.errors import XgapError
+from xgap.modeling.batching import token_budget_batches
 
 DTYPES = ("float32", "bfloat16")
 
@@ -160,7 +160,7 @@ def run_batches(
     if getattr(model, "training", False):
         model.eval()
 
-    from .progress import active
+    from xgap.progress import active
 
     run_display, bar = active(), None  # the run's one display; else a bar of this pass
     if progress and run_display is None:

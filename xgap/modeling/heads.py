@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Sequence
 
-from ..errors import XgapError
-from .features import AUTO_CLASSES, CLASSIFICATION
+from xgap.errors import XgapError
+from xgap.modeling.features import AUTO_CLASSES, CLASSIFICATION
 
 
 @dataclass
@@ -74,8 +74,8 @@ def task_config(base_config, fmt: str, labels: Optional[Sequence[str]]):
 
 
 def load_encoder(ref):
-    """The shared encoder (``AutoModel``, float32, train mode) of a :class:`~xgap.harness.models.ModelRef`."""
-    from ..harness.models import UNUSED_POOLER, load_model
+    """The shared encoder (``AutoModel``, float32, train mode) of a :class:`~xgap.modeling.models.ModelRef`."""
+    from xgap.modeling.models import UNUSED_POOLER, load_model
 
     enc = load_model(ref, "AutoModel", allow_missing=UNUSED_POOLER)
     enc.float()  # training keeps float32 master weights whatever dtype the checkpoint was stored in
@@ -88,7 +88,7 @@ def build_head(encoder, name: str, fmt: str, labels: Optional[Sequence[str]], se
     import torch
     import transformers
 
-    from ..harness.models import quiet_transformers
+    from xgap.modeling.models import quiet_transformers
 
     quiet_transformers()
     cls = getattr(transformers, AUTO_CLASSES[fmt])
@@ -152,7 +152,7 @@ def save_safetensors(path: Path, tensors: dict, metadata: Optional[dict] = None)
 
 # ----------------------------------------------------------------------------- outputs
 def save_encoder(encoder, tokenizer, out: Path) -> None:
-    from ..harness.models import quiet_transformers
+    from xgap.modeling.models import quiet_transformers
 
     quiet_transformers()
     encoder.save_pretrained(out)
@@ -161,7 +161,7 @@ def save_encoder(encoder, tokenizer, out: Path) -> None:
 
 def save_task_model(head: TaskHead, tokenizer, out: Path) -> None:
     """The task model as a plain ``AutoModelFor<format>`` checkpoint (+ tokenizer)."""
-    from ..harness.models import quiet_transformers
+    from xgap.modeling.models import quiet_transformers
 
     quiet_transformers()
     keep = set(head.expected_keys)
@@ -186,7 +186,7 @@ def load_task_model(encoder_dir: str | Path, head_file: str | Path):
     """Rebuild a task model from a saved encoder folder and a ``heads/<task>.safetensors`` file."""
     from safetensors import safe_open
 
-    from ..harness.models import ModelRef
+    from xgap.modeling.models import ModelRef
 
     with safe_open(str(head_file), framework="pt") as fh:
         meta = fh.metadata() or {}

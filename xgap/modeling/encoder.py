@@ -39,10 +39,10 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from ..errors import XgapError
-from .batching import token_budget_batches
-from .embedding_cache import EmbeddingCache
-from .models import UNUSED_POOLER, parameter_counts, ModelRef, checkpoint_dir, load_model, load_tokenizer, weights_hash as _weights_hash
+from xgap.errors import XgapError
+from xgap.modeling.batching import token_budget_batches
+from xgap.modeling.embedding_cache import EmbeddingCache
+from xgap.modeling.models import UNUSED_POOLER, parameter_counts, ModelRef, checkpoint_dir, load_model, load_tokenizer, weights_hash as _weights_hash
 
 POOLINGS = ("mean", "cls", "model")
 DTYPES = ("float32", "bfloat16")
@@ -505,7 +505,7 @@ class SentenceEncoder:
         pad_id = self.tokenizer.pad_token_id
         if pad_id is None:
             pad_id = 0
-        from .progress import active
+        from xgap.progress import active
 
         run_display, bar = active(), None  # the run's one display; else (library use) a bar of this pass
         if self.progress and run_display is None:

@@ -13,22 +13,22 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..errors import XgapError
-from .base import EvalContext, Evaluator, LanguageResult, interval
+from xgap.errors import XgapError
+from xgap.formats.base import EvalContext, Evaluator, LanguageResult, interval
 
 
 def num_layers_of(ref) -> int:
     """Encoder depth from config.json without importing torch (falls back to AutoConfig)."""
     if ref.is_local:
         cfg = Path(ref.path) / "config.json"
-        from ..yamlio import read_document_bytes
+        from xgap.yamlio import read_document_bytes
 
         try:
             data = json.loads(read_document_bytes(cfg))  # a regular file of sane size: a FIFO would hang here
         except (OSError, ValueError) as exc:
             raise XgapError(f"{cfg}: cannot read the model config ({exc})") from None
     else:
-        from ..harness.models import quiet_transformers
+        from xgap.modeling.models import quiet_transformers
 
         quiet_transformers()
         from transformers import AutoConfig
@@ -78,8 +78,8 @@ class RetrievalEvaluator(Evaluator):
 
     def encoder(self, ctx: EvalContext):
         def build():
-            from ..harness.embedding_cache import EmbeddingCache
-            from ..harness.encoder import SentenceEncoder
+            from xgap.modeling.embedding_cache import EmbeddingCache
+            from xgap.modeling.encoder import SentenceEncoder
 
             s = self.settings(ctx)
             cache = EmbeddingCache(Path(ctx.cache_dir) / "embeddings" if ctx.cache_dir else None)
@@ -92,8 +92,8 @@ class RetrievalEvaluator(Evaluator):
     def evaluate(self, ctx: EvalContext, example_set) -> LanguageResult:
         import numpy as np
 
-        from ..harness.tatoeba import tatoeba_scores
-        from ..metrics.bootstrap import MeanStatistic
+        from xgap.modeling.tatoeba import tatoeba_scores
+        from xgap.metrics.bootstrap import MeanStatistic
 
         bitext = example_set.examples
         enc = self.encoder(ctx)

@@ -28,9 +28,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from ..data.examples import TaggedSentence
-from ..errors import XgapError
-from .forward import ForwardStats, check_dtype, check_num_labels, real_positions, run_batches
+from xgap.data.examples import TaggedSentence
+from xgap.errors import XgapError
+from xgap.modeling.forward import ForwardStats, check_dtype, check_num_labels, real_positions, run_batches
 
 #: Tokenisation is done in groups of this many sentences / chunks (bounds peak memory).
 _TOKENIZE_GROUP = 2048
@@ -99,7 +99,7 @@ def plan_chunks(tokenizer, word_lists: list[list[str]], max_length: int) -> tupl
 
     A word with no sub-words (or more than fit) is replaced by :func:`word_placeholder`; each list
     is then cut into chunks of whole words that fit ``max_length`` with the special tokens
-    (:func:`chunk_words`). Evaluation and training (:mod:`xgap.training.features`) both call this,
+    (:func:`chunk_words`). Evaluation and training (:mod:`xgap.modeling.features`) both call this,
     so a model is trained on exactly the inputs it is evaluated on.
     """
     budget = int(max_length) - tokenizer.num_special_tokens_to_add(pair=False)

@@ -5,7 +5,7 @@ pair is encoded as ``tokenizer(text_a, text_b, truncation="longest_first", max_l
 (single sentences: ``tokenizer(text_a, truncation=True, ...)``) and the prediction is the argmax of
 the logits (ties: lowest class id, as ``argmax`` does). xgap differs only in how inputs are grouped
 into forward passes: length-sorted batches under a token budget, padded to the longest input of
-the batch (see :mod:`xgap.harness.forward`) -- the predictions are those of one-at-a-time inference.
+the batch (see :mod:`xgap.modeling.forward`) -- the predictions are those of one-at-a-time inference.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Sequence
 
 import numpy as np
 
-from ..data.examples import TextExample
-from .forward import ForwardStats, check_dtype, check_num_labels, run_batches
+from xgap.data.examples import TextExample
+from xgap.modeling.forward import ForwardStats, check_dtype, check_num_labels, run_batches
 
 
 @dataclass
@@ -75,7 +75,7 @@ def predict_classification(
     """Predict a label string for every example, in input order.
 
     ``label_names[i]`` is the card label of the checkpoint's class ``i`` (from
-    :func:`xgap.harness.labels.resolve_label_map`). ``dtype`` is ``"float32"`` or ``"bfloat16"``
+    :func:`xgap.modeling.labels.resolve_label_map`). ``dtype`` is ``"float32"`` or ``"bfloat16"``
     (autocast). The result's ``predictions`` list has one entry per example; ``stats`` records
     batches, padding efficiency and forward time.
     """

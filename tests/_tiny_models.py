@@ -68,7 +68,7 @@ def random_sentence(rng: random.Random, n_words: int) -> list[str]:
     return out
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def checkpoint(head: str, labels: tuple[str, ...] | None = None, seed: int = 0) -> Path:
     from xgap.tiny import build_tiny_checkpoint
 
@@ -99,7 +99,7 @@ def load(head: str, labels: tuple[str, ...] | None = None, seed: int = 0, spread
     return model, load_tokenizer(ref)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _sp_tokenizer_dir() -> Path:
     """An XLM-R-style tokenizer: SentencePiece-like Unigram with '▁' pieces and <s> A </s></s> B </s>."""
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers

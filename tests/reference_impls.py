@@ -16,8 +16,9 @@ import sys
 import unicodedata
 from collections import Counter, defaultdict
 
-from seqeval.metrics import f1_score as seq_f1, precision_score as seq_p, recall_score as seq_r
-
+from seqeval.metrics import f1_score as seq_f1
+from seqeval.metrics import precision_score as seq_p
+from seqeval.metrics import recall_score as seq_r
 
 # ---------------------------------------------------------------- SQuAD v1.1
 
@@ -96,13 +97,13 @@ def mlqa_normalize(s, lang):
     elif lang in ("hi", "zh"):
         pass
     else:
-        raise Exception("Unknown Language {}".format(lang))
+        raise Exception(f"Unknown Language {lang}")
     if lang in ["en", "es", "hi", "vi", "de", "ar"]:
         tokens = s.split()
     elif lang == "zh":
         tokens = _mlqa_mixed(s)
     else:
-        raise Exception("Unknown Language {}".format(lang))
+        raise Exception(f"Unknown Language {lang}")
     return " ".join(t for t in tokens if t.strip() != "")
 
 

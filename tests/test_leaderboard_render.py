@@ -109,7 +109,7 @@ def test_links_resolve_and_nothing_is_fetched_from_the_network(site):
     for p in pages(site):
         parser = _Links()
         parser.feed(p.read_text(encoding="utf-8"))
-        for attr, ref in parser.refs:
+        for _attr, ref in parser.refs:
             url = urlparse(ref)
             assert url.scheme not in ("http", "https", "javascript") and not ref.startswith("//"), (p, ref)
             if not url.path:

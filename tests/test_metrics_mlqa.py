@@ -91,7 +91,7 @@ def test_matches_official_mlqa_script_on_random_cases():
     rng = random.Random(11)
     for lang, vocab in VOCAB.items():
         for case in range(8):
-            def answer():
+            def answer(vocab=vocab):
                 return rng.choice(["", " "]).join(rng.choice(vocab) for _ in range(rng.randint(0, 4)))
 
             golds, preds, qas = {}, {}, []

@@ -71,7 +71,7 @@ def test_ray_equals_local(cluster, models, data_dir, tmp_path):
     assert len(local) == 7 and set(local) == set(remote)
     for key in local:
         assert _comparable(local[key]) == _comparable(remote[key]), key
-        sidecar = lambda root: json.loads((root / key[0] / key[1] / f"{key[2]}.predictions.json").read_text())  # noqa: E731
+        sidecar = lambda root, key=key: json.loads((root / key[0] / key[1] / f"{key[2]}.predictions.json").read_text())  # noqa: E731
         assert sidecar(tmp_path / "local")["predictions"] == sidecar(tmp_path / "ray")["predictions"]
 
 

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from xgap.data import load_examples
-from xgap.data import readers
+from xgap.data import load_examples, readers
 from xgap.data.examples import Answer, Bitext, MiningCorpus, QAExample, TaggedSentence, TextExample
 from xgap.errors import XgapError
 

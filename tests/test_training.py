@@ -83,10 +83,10 @@ SEEDS = {"mnli": 1}
 def test_each_format_learns_and_keeps_the_best_dev_checkpoint(task, fmt, chance, margin, encoder, mirror, tmp_path, monkeypatch):
     from xgap.cards import load_card
     from xgap.data import load_examples
-    from xgap.training import train_intermediate
-    from xgap.training.dev import dev_metrics
     from xgap.modeling.heads import load_task_model
     from xgap.modeling.models import ModelRef, load_tokenizer
+    from xgap.training import train_intermediate
+    from xgap.training.dev import dev_metrics
 
     monkeypatch.setenv("XGAP_HUB_MIRROR", str(mirror))
     monkeypatch.setenv("XGAP_ACCEPT", "size-mismatch")  # the mirror holds a few hundred rows, not the cards' sizes
@@ -215,10 +215,10 @@ def test_gradient_accumulation_equals_the_whole_batch(task, encoder, mirror, mon
     examples) give the whole batch's gradient; plain averaging of micro-batch losses would not."""
     from xgap.cards import load_card
     from xgap.data import load_examples
-    from xgap.modeling.models import ModelRef, load_tokenizer
-    from xgap.training.api import _labels
     from xgap.modeling.features import encode_for_training
     from xgap.modeling.heads import build_head, load_encoder
+    from xgap.modeling.models import ModelRef, load_tokenizer
+    from xgap.training.api import _labels
     from xgap.training.loop import backward_batch
 
     monkeypatch.setenv("XGAP_HUB_MIRROR", str(mirror))

@@ -13,9 +13,8 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Optional
 
 from xgap.errors import XgapError
 from xgap.resources import tasks_dir
@@ -129,7 +128,7 @@ class Card:
 
     # --- labels, metrics, protocol --------------------------------------------------------
     @property
-    def labels(self) -> Optional[list[str]]:
+    def labels(self) -> list[str] | None:
         return list(self.data["labels"]) if "labels" in self.data else None
 
     @property
@@ -157,7 +156,7 @@ class Card:
         return self.data["eval_split"]
 
     @property
-    def category(self) -> Optional[str]:
+    def category(self) -> str | None:
         return self.data.get("category")
 
     @property
@@ -187,7 +186,7 @@ def load_card_file(path: str | Path) -> Card:
     return Card(data=data, path=p)
 
 
-def card_files(root: Optional[Path] = None) -> dict[str, Path]:
+def card_files(root: Path | None = None) -> dict[str, Path]:
     root = Path(root) if root else tasks_dir()
     files = {}
     for f in sorted(root.rglob("*.yaml")):
@@ -197,12 +196,12 @@ def card_files(root: Optional[Path] = None) -> dict[str, Path]:
     return files
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load_cached(path: str, mtime: float) -> Card:
     return load_card_file(path)
 
 
-def load_card(name: str, root: Optional[Path] = None) -> Card:
+def load_card(name: str, root: Path | None = None) -> Card:
     """The resolved card of task ``name`` (e.g. ``xnli``), from the shipped ``tasks/`` folder."""
     files = card_files(root)
     if name not in files:
@@ -211,7 +210,7 @@ def load_card(name: str, root: Optional[Path] = None) -> Card:
     return _load_cached(str(f), f.stat().st_mtime)
 
 
-def list_cards(root: Optional[Path] = None) -> list[Card]:
+def list_cards(root: Path | None = None) -> list[Card]:
     """All shipped cards, targets first, each group in file-name order."""
     cards = [load_card(n, root) for n in card_files(root)]
     return sorted(cards, key=lambda c: (c.kind != "target", c.path.parent.name, c.name))

@@ -69,7 +69,6 @@ def cmd_data_check(args) -> int:
     from xgap.cards import load_card
     from xgap.data import load_examples
     from xgap.data.examples import Bitext, MiningCorpus, QAExample, TaggedSentence, TextExample
-
     from xgap.data.hub import accepting
 
     card = load_card(args.task)

@@ -10,8 +10,8 @@ query line for tatoeba. ``xgap score OUT LABELS`` reads exactly these files.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable, Optional
 
 from xgap.errors import XgapError
 from xgap.store import ResultStore, atomic_write_bytes
@@ -84,7 +84,7 @@ def gold_values(card, example_set):
     return [e.label for e in ex]
 
 
-def export_labels(tasks: Iterable[str], out: str | Path, data_dir=None, langs: Optional[list[str]] = None) -> int:
+def export_labels(tasks: Iterable[str], out: str | Path, data_dir=None, langs: list[str] | None = None) -> int:
     from xgap.cards import load_card
     from xgap.data import load_examples
 

@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Optional
 
-_active: Optional["RunProgress"] = None
+_active: RunProgress | None = None
 
 
-def active() -> Optional["RunProgress"]:
+def active() -> RunProgress | None:
     """The run-wide display sentences should be reported to, or None (then callers draw their own bar)."""
     return _active
 
@@ -59,7 +58,7 @@ class RunProgress:
         self.done_weight = 0
         self.sentences = 0
         self.unit_sentences = 0
-        self.current: Optional[tuple] = None
+        self.current: tuple | None = None
         self.started = time.perf_counter()
         self._last = 0.0
         self._width = 0
@@ -104,7 +103,7 @@ class RunProgress:
         part = min(self.unit_sentences, self.weights.get(self.current, 0)) if self.current else 0
         return min(1.0, (self.done_weight + part) / self.total) if self.total else 1.0
 
-    def line(self, done: Optional[tuple] = None) -> str:
+    def line(self, done: tuple | None = None) -> str:
         elapsed = max(1e-9, time.perf_counter() - self.started)
         task, lang = done or self.current or ("", "")
         n = self.done_units if done else min(self.done_units + 1, self.n_units)

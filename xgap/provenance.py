@@ -14,7 +14,7 @@ from xgap import __version__
 LIBRARIES = ("torch", "transformers", "tokenizers", "datasets", "faiss-cpu", "numpy", "seqeval", "sentence-transformers")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def git_commit() -> str | None:
     """The commit of the xgap checkout in use (None for an installed wheel)."""
     root = Path(__file__).resolve().parent.parent
@@ -27,7 +27,7 @@ def git_commit() -> str | None:
         return None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def library_versions() -> dict:
     out = {}
     for name in LIBRARIES:
@@ -51,7 +51,7 @@ def device_description() -> str:
 
 
 def now_iso() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
 def base_provenance() -> dict:

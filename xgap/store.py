@@ -17,8 +17,8 @@ import json
 import logging
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, Optional
 
 from xgap.errors import ValidationFailed, XgapError
 from xgap.validation import problems
@@ -162,7 +162,7 @@ class ResultStore:
         return n
 
     # ---------------------------------------------------------------- writing
-    def write(self, record: dict, predictions: Optional[dict] = None) -> Path:
+    def write(self, record: dict, predictions: dict | None = None) -> Path:
         """Validate, then atomically write one record (its predictions sidecar first).
 
         Nothing is written before the record (with the sidecar's hash in it) has passed the
@@ -189,7 +189,7 @@ class ResultStore:
         """Read and validate one record; a corrupt or invalid record is an error naming its path."""
         return read_record(path)
 
-    def find(self, submission: str, task: str, lang: str) -> Optional[dict]:
+    def find(self, submission: str, task: str, lang: str) -> dict | None:
         """The stored record, or None when it is absent, invalid, or its sidecar is missing/changed
         (all three are recomputed by the run; `xgap validate` reports them)."""
         path = self.record_path(submission, task, lang)
@@ -205,7 +205,7 @@ class ResultStore:
             return None
         return record
 
-    def load_predictions(self, record: dict, record_path: Path) -> Optional[dict]:
+    def load_predictions(self, record: dict, record_path: Path) -> dict | None:
         meta = record.get("predictions")
         if not meta:
             return None
@@ -214,7 +214,7 @@ class ResultStore:
             raise XgapError(f"{problem} - fix: rerun that record (xgap run recomputes it)")
         return json.loads((record_path.parent / meta["file"]).read_bytes())
 
-    def iter_records(self, submission: Optional[str] = None) -> Iterator[tuple[Path, dict]]:
+    def iter_records(self, submission: str | None = None) -> Iterator[tuple[Path, dict]]:
         """All valid records (sorted by path); invalid ones raise naming their path."""
         base = self.root / submission if submission else self.root
         for path in sorted(base.rglob("*.json")):
@@ -225,7 +225,7 @@ class ResultStore:
             yield path, read_record(path)
 
 
-def sidecar_problem(record: dict, record_path: Path) -> Optional[str]:
+def sidecar_problem(record: dict, record_path: Path) -> str | None:
     """Why ``record``'s predictions sidecar cannot be trusted (missing, renamed, changed), or None.
 
     The record binds its sidecar by name and SHA-256 (``predictions.file``/``sha256``); the name

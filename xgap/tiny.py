@@ -8,8 +8,8 @@ through exactly the same ``AutoTokenizer``/``AutoModel*`` code paths as a real c
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Optional, Sequence
 
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
@@ -80,7 +80,7 @@ def build_tiny_checkpoint(
     out_dir: str | Path,
     texts: Iterable[str],
     head: str = "encoder",
-    labels: Optional[Sequence[str]] = None,
+    labels: Sequence[str] | None = None,
     hidden_size: int = 32,
     num_layers: int = 2,
     num_heads: int = 2,

@@ -9,9 +9,9 @@ failure (missing field, unknown key, wrong type, ...). Unknown keys are rejected
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from collections.abc import Iterable
+from functools import cache
 from pathlib import Path
-from typing import Iterable
 
 from xgap.errors import ValidationFailed, XgapError
 from xgap.resources import schemas_dir
@@ -24,7 +24,7 @@ SCHEMAS = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_schema(kind: str) -> dict:
     if kind not in SCHEMAS:
         raise XgapError(f"unknown document kind '{kind}' (expected one of: {', '.join(SCHEMAS)})")
@@ -32,7 +32,7 @@ def load_schema(kind: str) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _validator(kind: str):
     from jsonschema import Draft202012Validator
 

@@ -7,7 +7,6 @@ see a source-specific field name. Labels are always the card's label *strings* (
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
 
 
 @dataclass(frozen=True)
@@ -16,8 +15,8 @@ class TextExample:
 
     id: str
     text_a: str
-    text_b: Optional[str]
-    label: Optional[str]
+    text_b: str | None
+    label: str | None
 
 
 @dataclass(frozen=True)
@@ -27,7 +26,7 @@ class ChoiceExample:
     id: str
     prompt: str
     choices: tuple[str, ...]
-    label: Optional[int]
+    label: int | None
 
 
 @dataclass(frozen=True)
@@ -36,7 +35,7 @@ class TaggedSentence:
 
     id: str
     words: tuple[str, ...]
-    tags: Optional[tuple[str, ...]]
+    tags: tuple[str, ...] | None
 
 
 @dataclass(frozen=True)

@@ -29,10 +29,9 @@ import logging
 import os
 import re
 from pathlib import Path
-from typing import Optional
 
-from xgap.errors import XgapError
 from xgap.data.examples import Answer, Bitext, ChoiceExample, MiningCorpus, QAExample, TaggedSentence, TextExample
+from xgap.errors import XgapError
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +74,7 @@ def fill(template: str, lang: str, source: str) -> str:
     return template.replace("{lang}", lang).replace("{source}", source)
 
 
-def _class_names(feature) -> Optional[list[str]]:
+def _class_names(feature) -> list[str] | None:
     """Names of a ClassLabel feature (or of a Sequence/List of ClassLabel), else None."""
     names = getattr(feature, "names", None)
     if names:
@@ -95,7 +94,7 @@ class _LabelMap:
     an error, never a silent permutation.
     """
 
-    def __init__(self, card, column: str, names: Optional[list[str]]):
+    def __init__(self, card, column: str, names: list[str] | None):
         self.card, self.column = card, column
         self.aliases = card.label_aliases
         self.allowed = set(card.labels) if card.labels else None
@@ -139,7 +138,7 @@ def _label_map(card, features, column: str) -> _LabelMap:
     return _LabelMap(card, column, names if names is not None else declared)
 
 
-def align_answer(context: str, text: str, start: int) -> Optional[int]:
+def align_answer(context: str, text: str, start: int) -> int | None:
     """Start of ``text`` in ``context`` nearest to ``start``; None when it does not occur.
 
     google/xtreme's loading script strips every TyDiQA/XQuAD/MLQA context (and answer text) but
@@ -184,7 +183,7 @@ def _line(s: str) -> str:
     return s.removesuffix("\n").removesuffix("\r")
 
 
-def rows_to_examples(card, ds, lang: str, source: str, split: str, notes: Optional[list] = None):
+def rows_to_examples(card, ds, lang: str, source: str, split: str, notes: list | None = None):
     """Turn a ``datasets.Dataset`` of one hub config/split into the card format's examples.
 
     ``notes`` (a list) receives one line per correction made (e.g. re-aligned answer spans).
@@ -271,7 +270,7 @@ def _choice_row(card, r: dict, i: int) -> ChoiceExample:
 
 
 # ----------------------------------------------------------------------------- deviations and sizes
-def deviation(card, lang: str, split: str) -> Optional[dict]:
+def deviation(card, lang: str, split: str) -> dict | None:
     """The card's declared deviation of the hub copy from the original for (lang, split), if any."""
     for dev in card.sources.get("hub", {}).get("deviations", []):
         langs, splits = dev.get("languages", "all"), dev.get("splits", "all")
@@ -280,7 +279,7 @@ def deviation(card, lang: str, split: str) -> Optional[dict]:
     return None
 
 
-def check_deviation(card, lang: str, split: str) -> Optional[str]:
+def check_deviation(card, lang: str, split: str) -> str | None:
     """Refuse a hub copy the card declares non-comparable, unless accepted; returns the caveat line."""
     dev = deviation(card, lang, split)
     if dev is None:
@@ -294,7 +293,7 @@ def check_deviation(card, lang: str, split: str) -> Optional[str]:
     return f"non-comparable hub data: {dev['reason']}"
 
 
-def expected_size(card, lang: str, split: str) -> Optional[int]:
+def expected_size(card, lang: str, split: str) -> int | None:
     """The card's declared example count for (lang, split): ``sizes[lang]``, else ``size``, else None."""
     spec = card.data.get("splits", {}).get(split) or {}
     sizes = spec.get("sizes") or {}
@@ -303,7 +302,7 @@ def expected_size(card, lang: str, split: str) -> Optional[int]:
     return spec.get("size")
 
 
-def check_size(card, lang: str, split: str, found: int, origin: str) -> Optional[str]:
+def check_size(card, lang: str, split: str, found: int, origin: str) -> str | None:
     """Compare ``found`` with the declared size: an error, or (accepted) the caveat line to record."""
     want = expected_size(card, lang, split)
     if want is None or want == found:
@@ -317,7 +316,7 @@ def check_size(card, lang: str, split: str, found: int, origin: str) -> Optional
 
 
 # ----------------------------------------------------------------------------- loading
-def revision_problem(revision: str) -> Optional[str]:
+def revision_problem(revision: str) -> str | None:
     """Why ``revision`` is not a pin ``datasets`` 5 is sure to read, else None (a commit or the parquet branch)."""
     if _COMMIT.fullmatch(revision) or revision == PARQUET_BRANCH:
         return None

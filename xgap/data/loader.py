@@ -11,15 +11,14 @@ import glob
 import hashlib
 import os
 from pathlib import Path
-from typing import Optional, Union
 
-from xgap.errors import XgapError
 from xgap.data import readers
 from xgap.data.examples import ExampleSet, MiningCorpus
 from xgap.data.hub import check_size, fill, load_hub_examples
+from xgap.errors import XgapError
 
 
-def default_data_dir(data_dir: Optional[Union[str, Path]] = None) -> Optional[Path]:
+def default_data_dir(data_dir: str | Path | None = None) -> Path | None:
     """``data_dir`` if given, else ``$XGAP_DATA_DIR``, else None (hub only)."""
     d = data_dir or os.environ.get("XGAP_DATA_DIR")
     return Path(d).expanduser() if d else None
@@ -40,7 +39,7 @@ def _candidates(spec) -> list[str]:
     return [spec] if isinstance(spec, str) else list(spec)
 
 
-def find_local_files(card, lang: str, source: str, split: str, data_dir: Path) -> Optional[list[Path]]:
+def find_local_files(card, lang: str, source: str, split: str, data_dir: Path) -> list[Path] | None:
     """The local files for (lang, split), or None when the data dir does not hold them."""
     local = card.sources.get("local")
     if not local or split not in local["paths"]:
@@ -99,7 +98,7 @@ def _describe_local(card, lang, source, split, data_dir) -> str:
     return f"looked in {data_dir} for {cands}"
 
 
-def load_examples(task, lang: str, split: Optional[str] = None, data_dir=None, allow_hub: bool = True) -> ExampleSet:
+def load_examples(task, lang: str, split: str | None = None, data_dir=None, allow_hub: bool = True) -> ExampleSet:
     """Normalised examples of ``task`` (name or :class:`~xgap.cards.Card`) for one language and split.
 
     ``split`` defaults to the card's evaluation split. Raises :class:`XgapError` with one line that

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -31,7 +31,7 @@ def offline_reason() -> str | None:
     return _decide()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _decide() -> str | None:
     for flag in _FLAGS:
         if _truthy(os.environ.get(flag)):

@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import os
 import random
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Optional, Sequence
 
-from xgap.errors import XgapError
 from xgap.data.examples import MiningCorpus
+from xgap.errors import XgapError
 
 # ISO 639-3 (Tatoeba file names) -> ISO 639-1 for XTREME's languages (XTREME evaluate_retrieval.py)
 ISO3_TO_ISO1 = {
@@ -88,8 +88,8 @@ def build_pseudo_bucc(
     n_distractors: int = 2000,
     seed: int = 0,
     dev_fraction: float = 0.5,
-    src_code: Optional[str] = None,
-    distractor_langs: Optional[Sequence[str]] = None,
+    src_code: str | None = None,
+    distractor_langs: Sequence[str] | None = None,
 ) -> dict[str, MiningCorpus]:
     """``{"dev": MiningCorpus, "test": MiningCorpus}`` for ``lang_iso3`` paired with English.
 

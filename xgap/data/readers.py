@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable, Optional
 
-from xgap.errors import XgapError
 from xgap.data.examples import Answer, Bitext, MiningCorpus, QAExample, TaggedSentence, TextExample
+from xgap.errors import XgapError
 
 
 def _lines(path: Path) -> list[str]:
@@ -128,7 +128,7 @@ def read_pawsx_tsv(path: Path) -> list[TextExample]:
     return out
 
 
-def read_xnli_tsv(path: Path, aliases: Optional[dict] = None) -> list[TextExample]:
+def read_xnli_tsv(path: Path, aliases: dict | None = None) -> list[TextExample]:
     """XNLI ``premise \\t hypothesis \\t label`` (no header; a header line is tolerated)."""
     aliases = aliases or {}
     out = []
@@ -187,7 +187,7 @@ def read_ccg_tsv(path: Path) -> list[TaggedSentence]:
     return _token_tag_blocks(path, parse)
 
 
-def read_glue_tsv(path: Path, text_a: str, text_b: Optional[str], label: str) -> list[TextExample]:
+def read_glue_tsv(path: Path, text_a: str, text_b: str | None, label: str) -> list[TextExample]:
     """GLUE-style TSV with a header naming the columns (e.g. MNLI ``sentence1``/``gold_label``)."""
     with open(path, encoding="utf-8", newline="") as fh:
         reader = csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)

@@ -8,7 +8,7 @@ records or print tables -- the runner does that -- so adding a format is one sma
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 from xgap.modeling.models import ModelRef
 
@@ -40,13 +40,13 @@ class EvalContext:
     bootstrap: int = 1000
     seed: int = 0
     progress: bool = True
-    label_map: Optional[dict] = None
-    layer: Optional[int] = None
-    pooling: Optional[str] = None
-    cache_dir: Optional[str] = None
-    data_dir: Optional[str] = None
-    limit: Optional[int] = None
-    prompts: Optional[dict] = None  # role -> text prefix the model expects (manifest ``prompts`` / ``--prompt``)
+    label_map: dict | None = None
+    layer: int | None = None
+    pooling: str | None = None
+    cache_dir: str | None = None
+    data_dir: str | None = None
+    limit: int | None = None
+    prompts: dict | None = None  # role -> text prefix the model expects (manifest ``prompts`` / ``--prompt``)
     _loaded: dict = field(default_factory=dict)
 
     def loaded(self, key: str, factory):
@@ -58,7 +58,7 @@ class EvalContext:
         self._loaded.clear()
 
 
-def interval(statistic, ctx: EvalContext, lang: str) -> Optional[list[float]]:
+def interval(statistic, ctx: EvalContext, lang: str) -> list[float] | None:
     """95% percentile bootstrap CI (seeded per language), or None when bootstrapping is off."""
     if ctx.bootstrap <= 0 or getattr(statistic, "n", 0) == 0:
         return None

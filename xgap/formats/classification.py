@@ -13,9 +13,9 @@ class ClassificationEvaluator(Evaluator):
         return {"dtype": ctx.dtype, "max_length": ctx.card.protocol.get("max_length", 128), "label_map": ctx.label_map or None}
 
     def evaluate(self, ctx: EvalContext, example_set) -> LanguageResult:
-        from xgap.modeling.classify import predict_classification
         from xgap.metrics.accuracy import accuracy, accuracy_per_example
         from xgap.metrics.bootstrap import MeanStatistic
+        from xgap.modeling.classify import predict_classification
 
         examples = example_set.examples
         golds = [e.label for e in examples]

@@ -17,9 +17,9 @@ class QAEvaluator(Evaluator):
     def evaluate(self, ctx: EvalContext, example_set) -> LanguageResult:
         import numpy as np
 
+        from xgap.metrics.bootstrap import MeanStatistic
         from xgap.modeling.models import load_model, load_tokenizer
         from xgap.modeling.qa import predict_answers
-        from xgap.metrics.bootstrap import MeanStatistic
 
         model, tok = ctx.loaded("qa", lambda: (load_model(ctx.model, "AutoModelForQuestionAnswering"), load_tokenizer(ctx.model)))
         s = self.settings(ctx)

@@ -92,8 +92,8 @@ class RetrievalEvaluator(Evaluator):
     def evaluate(self, ctx: EvalContext, example_set) -> LanguageResult:
         import numpy as np
 
-        from xgap.modeling.tatoeba import tatoeba_scores
         from xgap.metrics.bootstrap import MeanStatistic
+        from xgap.modeling.tatoeba import tatoeba_scores
 
         bitext = example_set.examples
         enc = self.encoder(ctx)

@@ -14,8 +14,8 @@ class TaggingEvaluator(Evaluator):
                 "subword_rule": "first"}
 
     def evaluate(self, ctx: EvalContext, example_set) -> LanguageResult:
-        from xgap.modeling.tagging import predict_tags
         from xgap.metrics.tagging import TaggingF1Statistic, tagging_f1, token_accuracy
+        from xgap.modeling.tagging import predict_tags
 
         sents = example_set.examples
         golds = [list(s.tags) for s in sents]

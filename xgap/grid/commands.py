@@ -39,9 +39,9 @@ def cmd_plan(args) -> int:
 
 def cmd_run(args) -> int:
     from xgap.errors import XgapError
-    from xgap.harness.executors import make_executor
     from xgap.grid.plan import plan_grid
     from xgap.grid.run import run_grid
+    from xgap.harness.executors import make_executor
 
     exp = _load(args)
     ex = dict(exp.executor)

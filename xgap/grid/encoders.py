@@ -18,12 +18,11 @@ import hashlib
 import json
 import logging
 from pathlib import Path
-from typing import Optional
 
 from xgap.errors import XgapError
+from xgap.grid.spec import EncoderVariant
 from xgap.modeling.encoder import find_layer_list, set_layer_list
 from xgap.modeling.models import ModelRef
-from xgap.grid.spec import EncoderVariant
 
 log = logging.getLogger("xgap")
 
@@ -47,7 +46,7 @@ def identity(variant: EncoderVariant) -> str:
     return json.dumps({"source": variant.spec, "layers": variant.layers}, sort_keys=True)
 
 
-def variant_dir(variant: EncoderVariant, root: Path) -> Optional[Path]:
+def variant_dir(variant: EncoderVariant, root: Path) -> Path | None:
     """Folder of the truncated copy (None for an untruncated encoder, which is used in place)."""
     if not variant.layers:
         return None
@@ -72,7 +71,14 @@ def materialize(variant: EncoderVariant, root: Path) -> ModelRef:
     d = variant_dir(variant, root)
     if d is None or (d / INFO_FILE).is_file():
         return variant_ref(variant, root)
-    from xgap.modeling.models import UNUSED_POOLER, load_model, load_tokenizer, parameter_counts, quiet_transformers, weights_hash
+    from xgap.modeling.models import (
+        UNUSED_POOLER,
+        load_model,
+        load_tokenizer,
+        parameter_counts,
+        quiet_transformers,
+        weights_hash,
+    )
     from xgap.store import atomic_write_json
 
     src = source_ref(variant)

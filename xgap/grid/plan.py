@@ -29,7 +29,6 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
 
 from xgap.errors import XgapError
 from xgap.grid.encoders import identity as encoder_identity
@@ -54,8 +53,8 @@ class TrainStep:
     trust_remote_code: bool = False
     used_by: list = field(default_factory=list)  # cell submission ids
     done: bool = False
-    examples: Optional[int] = None  # estimated training examples (all tasks)
-    steps: Optional[int] = None  # estimated optimizer steps
+    examples: int | None = None  # estimated training examples (all tasks)
+    steps: int | None = None  # estimated optimizer steps
     estimate_from: str = ""
 
     @property
@@ -86,7 +85,7 @@ class GridPlan:
     phase3: list  # [TrainStep]
     evals: list  # [EvalStep]
 
-    def phase3_for(self, cell: Cell, target: str) -> Optional[TrainStep]:
+    def phase3_for(self, cell: Cell, target: str) -> TrainStep | None:
         return next((s for s in self.phase3 if cell.submission in s.used_by and s.tasks == (target,)), None)
 
     def counts(self) -> dict:
@@ -99,7 +98,7 @@ class GridPlan:
         }
 
 
-def default_root(experiment: Experiment, cache_dir: Optional[str] = None) -> Path:
+def default_root(experiment: Experiment, cache_dir: str | None = None) -> Path:
     base = Path(cache_dir or os.environ.get("XGAP_CACHE_DIR") or Path.home() / ".cache" / "xgap")
     return base / "grids" / experiment.name
 
@@ -112,8 +111,8 @@ def needs_finetuning(card) -> bool:
     return card.format not in NO_FINETUNING
 
 
-def plan_grid(experiment: Experiment, output: str | Path, *, root: Optional[str | Path] = None, data_dir: Optional[str] = None,
-              cache_dir: Optional[str] = None, check_records: bool = True, estimate: bool = True) -> GridPlan:
+def plan_grid(experiment: Experiment, output: str | Path, *, root: str | Path | None = None, data_dir: str | None = None,
+              cache_dir: str | None = None, check_records: bool = True, estimate: bool = True) -> GridPlan:
     """Expand ``experiment`` into jobs; mark what the grid root and the store at ``output`` already hold.
 
     No model is loaded. ``check_records`` compares resume keys of existing records (hashing the
@@ -202,7 +201,7 @@ def _ready(plan: GridPlan, source: str) -> bool:
     return materialized(v, plan.root)
 
 
-def evaluation_plan(experiment: Experiment, submission: str, tasks: list, data_dir: Optional[str], **extra):
+def evaluation_plan(experiment: Experiment, submission: str, tasks: list, data_dir: str | None, **extra):
     """The :class:`~xgap.harness.runner.RunPlan` evaluating one cell with the experiment's
     ``evaluation`` settings. One place for both the plan's "done" check and the run, so the two
     compute the same resume keys. ``extra``: further RunPlan fields (manifest, progress, ...)."""
@@ -213,7 +212,7 @@ def evaluation_plan(experiment: Experiment, submission: str, tasks: list, data_d
                    bootstrap=ev.get("bootstrap", 1000), seed=0, data_dir=data_dir, limit=ev.get("limit"), split=ev.get("split"), **extra)
 
 
-def _mark_records(plan: GridPlan, data_dir: Optional[str]) -> None:
+def _mark_records(plan: GridPlan, data_dir: str | None) -> None:
     """Which records of each evaluation exist with matching resume keys (needs its model to exist)."""
     from xgap.harness.runner import TaskPlan, plan_jobs
     from xgap.store import ResultStore
@@ -233,7 +232,7 @@ def _mark_records(plan: GridPlan, data_dir: Optional[str]) -> None:
         e.done_langs = sorted(outcomes[0].per_lang)
 
 
-def _estimate(step: TrainStep, data_dir: Optional[str], memo: dict) -> None:
+def _estimate(step: TrainStep, data_dir: str | None, memo: dict) -> None:
     """Estimated training examples and optimizer steps (``≈``: QA windows and multi-task caps ignored)."""
     from xgap.cards import load_card
     from xgap.data import load_examples

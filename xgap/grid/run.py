@@ -18,7 +18,6 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
 
 from xgap.errors import XgapError
 from xgap.grid.plan import GridPlan, evaluation_plan, model_ref, plan_grid
@@ -70,7 +69,7 @@ def _source_name(source: str) -> str:
     return source.replace(":", "/", 1)
 
 
-def _train_kwargs(experiment: Experiment, step, data_dir: Optional[str]) -> dict:
+def _train_kwargs(experiment: Experiment, step, data_dir: str | None) -> dict:
     kw = dict(step.overrides)
     kw.update(data_dir=data_dir, seed=step.seed, dtype=experiment.training.get("dtype", "float32"),
               device=experiment.training.get("device", "auto"), trust_remote_code=step.trust_remote_code)
@@ -118,17 +117,17 @@ def cell_manifest(experiment: Experiment, plan: GridPlan, cell: Cell) -> dict:
     }
 
 
-def run_grid(experiment: Experiment, output: str | Path, *, root: Optional[str | Path] = None, data_dir: Optional[str] = None,
-             cache_dir: Optional[str] = None, executor=None, progress: bool = True, force: bool = False) -> GridOutcome:
+def run_grid(experiment: Experiment, output: str | Path, *, root: str | Path | None = None, data_dir: str | None = None,
+             cache_dir: str | None = None, executor=None, progress: bool = True, force: bool = False) -> GridOutcome:
     """Run everything ``experiment`` implies that is not done yet; return what happened.
 
     ``executor``: a :mod:`xgap.harness.executors` executor (default: local). A training job that
     fails is reported with its error; the cells that need it are skipped, the others finish.
     """
+    from xgap.grid.encoders import encoder_parameters, materialize
     from xgap.harness.executors import LocalExecutor
     from xgap.harness.runner import TaskPlan, run_plans
     from xgap.validation import check
-    from xgap.grid.encoders import encoder_parameters, materialize
 
     executor = executor or LocalExecutor()
     t0 = time.perf_counter()

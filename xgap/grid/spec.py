@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
 
 from xgap.errors import XgapError
 
@@ -32,7 +31,7 @@ class EncoderVariant:
 
     name: str  # the experiment's name for the encoder (a series shares it)
     source: tuple  # (("hub", id), ("revision", r), ...) - hashable form of the model spec
-    layers: Optional[int] = None
+    layers: int | None = None
     display: str = ""
     license: str = "unknown"
     prompts: tuple = ()  # ((role, prefix), ...): text prefixes the encoder expects (retrieval targets use them)
@@ -89,7 +88,7 @@ class Cell:
 @dataclass
 class Experiment:
     name: str
-    path: Optional[Path]
+    path: Path | None
     encoders: list  # [EncoderVariant], series expanded, in file order
     settings: list  # [Setting]
     targets: list
@@ -107,7 +106,7 @@ class Experiment:
         """Every (encoder size, setting, seed), encoders outermost (the order jobs run in)."""
         return [Cell(self.name, e, s, seed) for e in self.encoders for s in self.settings for seed in self.seeds]
 
-    def overrides(self, task: str, setting: Optional[Setting] = None) -> dict:
+    def overrides(self, task: str, setting: Setting | None = None) -> dict:
         """Recipe overrides for training ``task``; a setting's own recipe wins over the per-task one."""
         out = dict(self.recipe.get(task, {}))
         if setting is not None:

@@ -33,7 +33,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 Z95 = 1.96
 # Two-sided 95% Student t quantiles by degrees of freedom; between entries the smaller df's
@@ -57,37 +57,37 @@ class CellTarget:
     experiment: str
     encoder: str
     size: str
-    layers: Optional[int]
+    layers: int | None
     intermediate: str  # the setting's label: "none", "squad", "mnli+squad", ...
     seeds: list
     submissions: list
-    parameters: Optional[int]
+    parameters: int | None
     target: str
     languages: list  # languages present (card order), English first when present
-    english: Optional[float]
-    others_mean: Optional[float]
-    task_score: Optional[float]
-    gap: Optional[float]  # on gap_metric
-    gap_interval: Optional[tuple]  # (lo, hi) or None
+    english: float | None
+    others_mean: float | None
+    task_score: float | None
+    gap: float | None  # on gap_metric
+    gap_interval: tuple | None  # (lo, hi) or None
     per_lang: dict  # lang -> mean primary score over seeds
     missing_langs: list
     gap_metric: str = ""
-    gap_f1: Optional[float] = None  # QA only
-    interval_kind: Optional[str] = None  # "seeds" | "bootstrap" | None
+    gap_f1: float | None = None  # QA only
+    interval_kind: str | None = None  # "seeds" | "bootstrap" | None
     names: list = field(default_factory=list)  # display names of the cell's submissions
     seed_gaps: dict = field(default_factory=dict)  # seed -> that seed's gap (for paired differences)
-    gap_se: Optional[float] = None  # one seed: the bootstrap-based standard error of the gap
+    gap_se: float | None = None  # one seed: the bootstrap-based standard error of the gap
 
     @property
-    def gap_halfwidth(self) -> Optional[float]:
+    def gap_halfwidth(self) -> float | None:
         return None if self.gap_interval is None else (self.gap_interval[1] - self.gap_interval[0]) / 2
 
 
 class Size(NamedTuple):
     encoder: str
     size: str
-    layers: Optional[int]
-    parameters: Optional[int]
+    layers: int | None
+    parameters: int | None
 
 
 @dataclass
@@ -100,7 +100,7 @@ class GridSummary:
     cells: list  # [CellTarget]
     stand_ins: list
 
-    def cell(self, encoder: str, size: str, setting: str, target: str) -> Optional[CellTarget]:
+    def cell(self, encoder: str, size: str, setting: str, target: str) -> CellTarget | None:
         for c in self.cells:
             if (c.encoder, c.size, c.intermediate, c.target) == (encoder, size, setting, target):
                 return c
@@ -120,13 +120,13 @@ class GainRow:
 
     encoder: str
     size: str
-    parameters: Optional[int]
+    parameters: int | None
     setting: str
-    score_gain: Optional[float]
-    english_gain: Optional[float]
-    gap_change: Optional[float]  # negative: the gap shrank
-    gap_change_halfwidth: Optional[float] = None  # 95%; see gain_rows
-    interval_kind: Optional[str] = None  # "paired seeds" | "bootstrap" | None
+    score_gain: float | None
+    english_gain: float | None
+    gap_change: float | None  # negative: the gap shrank
+    gap_change_halfwidth: float | None = None  # 95%; see gain_rows
+    interval_kind: str | None = None  # "paired seeds" | "bootstrap" | None
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -142,7 +142,7 @@ class _Target(NamedTuple):
 _TARGETS: dict = {}
 
 
-def _target_info(task: str) -> Optional[_Target]:
+def _target_info(task: str) -> _Target | None:
     """What a grid needs from ``task``'s card (None for an unknown task); cards are read once."""
     _memo = _TARGETS
     if task not in _memo:
@@ -158,7 +158,7 @@ def _target_info(task: str) -> Optional[_Target]:
     return _memo[task]
 
 
-def _mean(xs) -> Optional[float]:
+def _mean(xs) -> float | None:
     xs = list(xs)
     return sum(xs) / len(xs) if xs else None
 
@@ -167,13 +167,13 @@ def _manifest_file(sub) -> dict:
     return getattr(sub, "manifest_file", None) or {}
 
 
-def grid_of(sub) -> Optional[dict]:
+def grid_of(sub) -> dict | None:
     """``manifest.grid`` of a submission (None when it is not a grid cell)."""
     grid = (_manifest_file(sub).get("manifest") or {}).get("grid")
     return grid if isinstance(grid, dict) and grid.get("experiment") else None
 
 
-def _parameters(sub) -> Optional[int]:
+def _parameters(sub) -> int | None:
     params = _manifest_file(sub).get("parameters") or {}
     if params.get("total"):
         return params["total"]
@@ -188,11 +188,11 @@ def _size_label(grid: dict) -> str:
     return f"L{grid['layers']}" if grid.get("layers") else "full"
 
 
-def _gap_value(rec: dict, info: _Target, metric: str) -> Optional[float]:
+def _gap_value(rec: dict, info: _Target, metric: str) -> float | None:
     return rec["metrics"].get(metric) if info.is_qa else rec["primary_score"]
 
 
-def _se(rec: dict, metric: str) -> Optional[float]:
+def _se(rec: dict, metric: str) -> float | None:
     ci = (rec.get("ci95") or {}).get(metric)
     return None if not ci else (ci[1] - ci[0]) / (2 * Z95)
 
@@ -226,7 +226,7 @@ def _seed_stats(info: _Target, recs: dict) -> dict:
     return out
 
 
-def _cell_target(experiment: str, key: tuple, members: list, info: _Target, expected: list) -> Optional[CellTarget]:
+def _cell_target(experiment: str, key: tuple, members: list, info: _Target, expected: list) -> CellTarget | None:
     """``members``: [(seed, submission, {lang: record})] of one cell on one target (seeds sorted)."""
     stats = [_seed_stats(info, recs) for _, _, recs in members if recs]
     if not stats:
@@ -265,7 +265,7 @@ def _cell_target(experiment: str, key: tuple, members: list, info: _Target, expe
 
 
 # ----------------------------------------------------------------------------- public API
-def summarize_submissions(submissions, experiment: Optional[str] = None) -> list[GridSummary]:
+def summarize_submissions(submissions, experiment: str | None = None) -> list[GridSummary]:
     """Grid summaries from already-read submissions, one per experiment (sorted by name).
 
     ``submissions``: objects with ``id``, ``manifest_file`` (the parsed ``manifest.json`` or None)
@@ -338,7 +338,7 @@ def _summarize(experiment: str, members: list) -> GridSummary:
     return summary
 
 
-def summarize_store(results_root: str | Path, experiment: Optional[str] = None, on_problem=None) -> list[GridSummary]:
+def summarize_store(results_root: str | Path, experiment: str | None = None, on_problem=None) -> list[GridSummary]:
     """Read the store at ``results_root`` (the leaderboard's checked fast reader) and summarise its grids."""
     from xgap.leaderboard.records import read_store
 
@@ -372,7 +372,7 @@ def gain_rows(summary: GridSummary, target: str) -> list[GainRow]:
     return rows
 
 
-def _change_halfwidth(cell: CellTarget, base: Optional[CellTarget]) -> tuple:
+def _change_halfwidth(cell: CellTarget, base: CellTarget | None) -> tuple:
     """95% half-width of ``gap(cell) - gap(base)``: ``(half-width, kind)`` or ``(None, None)``.
 
     With two or more seeds in both cells: a paired t-interval over the seeds both share (same
@@ -400,7 +400,7 @@ def fmt_change(r: GainRow) -> str:
     return fmt2(r.gap_change, True) if r.gap_change_halfwidth is None else f"{r.gap_change:+.2f} \u00b1 {r.gap_change_halfwidth:.2f}"
 
 
-def fmt2(x: Optional[float], signed: bool = False) -> str:
+def fmt2(x: float | None, signed: bool = False) -> str:
     """Two decimals (``+`` sign with ``signed``), or an em dash for unknown."""
     if x is None:
         return "\u2014"

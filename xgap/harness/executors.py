@@ -8,13 +8,13 @@ lets an error propagate (a local user wants to see it at once). ``RayExecutor`` 
 
 from __future__ import annotations
 
-from typing import Callable, Optional
+from collections.abc import Callable
 
 
 class LocalExecutor:
     group_size = None
 
-    def run(self, jobs, on_result: Callable, execute: Optional[Callable] = None) -> list:
+    def run(self, jobs, on_result: Callable, execute: Callable | None = None) -> list:
         """Run ``jobs`` in order; ``execute`` replaces the evaluation job function (grids pass training jobs)."""
         if execute is not None:
             for job in jobs:

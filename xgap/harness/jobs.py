@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Optional
 
 from xgap.modeling.models import ModelRef
 
@@ -30,16 +29,16 @@ class Job:
     batch_tokens: int = 16384
     bootstrap: int = 1000
     seed: int = 0
-    layer: Optional[int] = None
-    pooling: Optional[str] = None
-    data_dir: Optional[str] = None
-    limit: Optional[int] = None
-    split: Optional[str] = None
-    cache_dir: Optional[str] = None
+    layer: int | None = None
+    pooling: str | None = None
+    data_dir: str | None = None
+    limit: int | None = None
+    split: str | None = None
+    cache_dir: str | None = None
     progress: bool = True
-    label_map: Optional[dict] = None
+    label_map: dict | None = None
     work: dict = field(default_factory=dict)  # lang -> estimated sentences to encode (drives the run's progress ETA)
-    prompts: Optional[dict] = None  # role -> text prefix (the model's declared prompts)
+    prompts: dict | None = None  # role -> text prefix (the model's declared prompts)
     resources: dict = field(default_factory=lambda: {"num_cpus": 1, "num_gpus": 0})
 
     @property
@@ -51,10 +50,10 @@ class Job:
 class JobResult:
     job: str
     items: list  # [(record, sidecar)], one per language
-    encoder_parameters: Optional[dict] = None
+    encoder_parameters: dict | None = None
 
 
-def load_for(evaluator, card, lang: str, data_dir, limit: Optional[int], split: Optional[str] = None):
+def load_for(evaluator, card, lang: str, data_dir, limit: int | None, split: str | None = None):
     """Examples for one language (mining loads dev and test), cut to ``limit`` for smoke runs.
 
     ``split`` overrides the card's evaluation split (e.g. MLQA dev where only dev is at hand);
@@ -76,7 +75,7 @@ def load_for(evaluator, card, lang: str, data_dir, limit: Optional[int], split: 
     return es
 
 
-def _parameters(ctx) -> tuple[Optional[dict], Optional[dict]]:
+def _parameters(ctx) -> tuple[dict | None, dict | None]:
     """(evaluated model's counts, encoder-only counts) from what the evaluator loaded.
 
     A sentence encoder reports the counts it measured before truncating unused layers, so the
@@ -165,7 +164,7 @@ def execute_job(job: Job, on_item=None) -> JobResult:
     return JobResult(job.name, items, enc_params)
 
 
-def _lineage(ref: ModelRef) -> Optional[dict]:
+def _lineage(ref: ModelRef) -> dict | None:
     """The training lineage saved beside a checkpoint by ``xgap train`` (phase ii/iii), if any."""
     import json
     from pathlib import Path

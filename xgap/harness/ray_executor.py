@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Callable, Optional
+from collections.abc import Callable
 
 from xgap.errors import XgapError
 
@@ -25,9 +25,9 @@ def _remote_execute(job):
 
 
 class RayExecutor:
-    def __init__(self, address: Optional[str] = None, num_cpus: float = 1, num_gpus: float = 0, retries: int = 2,
-                 group_size: Optional[int] = None, progress: bool = True, init_kwargs: Optional[dict] = None,
-                 execute: Optional[Callable] = None):
+    def __init__(self, address: str | None = None, num_cpus: float = 1, num_gpus: float = 0, retries: int = 2,
+                 group_size: int | None = None, progress: bool = True, init_kwargs: dict | None = None,
+                 execute: Callable | None = None):
         """``execute`` replaces the job function (tests use it to inject worker crashes)."""
         try:
             import ray  # noqa: F401
@@ -51,7 +51,7 @@ class RayExecutor:
             ray.init(address=self.address, **kw)
         return ray
 
-    def run(self, jobs, on_result: Callable, execute: Optional[Callable] = None) -> list:
+    def run(self, jobs, on_result: Callable, execute: Callable | None = None) -> list:
         """Submit every job, hand results to ``on_result`` as they finish; return failures.
 
         ``execute`` replaces the job function for this call (grids send training jobs this way).

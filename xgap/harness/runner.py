@@ -15,11 +15,10 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
 
 from xgap.errors import XgapError
-from xgap.store import ResultStore, atomic_write_json, input_key
 from xgap.modeling.models import ModelRef
+from xgap.store import ResultStore, atomic_write_json, input_key
 
 log = logging.getLogger("xgap")
 
@@ -28,31 +27,31 @@ log = logging.getLogger("xgap")
 class TaskPlan:
     task: str
     model: ModelRef
-    langs: Optional[list[str]] = None
-    label_map: Optional[dict] = None
-    finetune: Optional[str] = None  # "card-recipe": phase (iii) from ``model`` (an encoder) before evaluating
+    langs: list[str] | None = None
+    label_map: dict | None = None
+    finetune: str | None = None  # "card-recipe": phase (iii) from ``model`` (an encoder) before evaluating
 
 
 @dataclass
 class RunPlan:
     submission: str
     tasks: list[TaskPlan]
-    manifest: Optional[dict] = None
+    manifest: dict | None = None
     dtype: str = "float32"
     batch_tokens: int = 16384
     bootstrap: int = 1000
     seed: int = 0
-    layer: Optional[int] = None
-    pooling: Optional[str] = None
-    data_dir: Optional[str] = None
-    limit: Optional[int] = None
-    split: Optional[str] = None
+    layer: int | None = None
+    pooling: str | None = None
+    data_dir: str | None = None
+    limit: int | None = None
+    split: str | None = None
     force: bool = False
-    cache_dir: Optional[str] = None
+    cache_dir: str | None = None
     progress: bool = True
-    claimed_parameters: Optional[int] = None
-    prompts: Optional[dict] = None  # role -> text prefix (manifest ``prompts``, ``--prompt ROLE=PREFIX``)
-    parameters: Optional[dict] = None  # the submission's size when the caller knows it (grids: the encoder's, from its weights)
+    claimed_parameters: int | None = None
+    prompts: dict | None = None  # role -> text prefix (manifest ``prompts``, ``--prompt ROLE=PREFIX``)
+    parameters: dict | None = None  # the submission's size when the caller knows it (grids: the encoder's, from its weights)
 
 
 @dataclass
@@ -125,7 +124,7 @@ def _looks_like_path(name: str) -> bool:
 PROMPT_ROLE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 
 
-def parse_prompts(manifest_prompts: Optional[dict], cli: list[str]) -> Optional[dict]:
+def parse_prompts(manifest_prompts: dict | None, cli: list[str]) -> dict | None:
     """Role -> text prefix: the manifest's ``prompts`` overridden by ``--prompt ROLE=PREFIX`` flags.
 
     Roles follow sentence-transformers' ``prompts`` / MTEB's ``model_prompts`` names (``query``,
@@ -166,13 +165,13 @@ def _parse_label_maps(items: list[str]) -> dict[str, dict]:
     return out
 
 
-def plan_from_args(args, submission: Optional[str] = None) -> RunPlan:
+def plan_from_args(args, submission: str | None = None) -> RunPlan:
     """The plan for one submission manifest (``submission``) or for ``--model`` arguments."""
     from xgap.cards import load_card
 
     manifest = None
     per_task_models: dict[str, ModelRef] = {}
-    default_ref: Optional[ModelRef] = None
+    default_ref: ModelRef | None = None
     label_maps = _parse_label_maps(args.label_map)
     retrieval = {}
     finetune: dict[str, str] = {}
@@ -280,7 +279,7 @@ def plan_from_args(args, submission: Optional[str] = None) -> RunPlan:
 
 
 # ------------------------------------------------------------------------------ running
-def plan_jobs(plan: RunPlan, store: ResultStore, group_size: Optional[int] = None):
+def plan_jobs(plan: RunPlan, store: ResultStore, group_size: int | None = None):
     """Decide what is missing: returns ``(jobs, outcomes)``; outcomes already hold reused records.
 
     One job per (submission, task) holding all its missing languages (the model or encoder loads
@@ -409,14 +408,14 @@ def _phase3(plan: RunPlan) -> None:
         tp.finetune = None
 
 
-def _params_from_records(outcomes: list[TaskOutcome]) -> Optional[dict]:
+def _params_from_records(outcomes: list[TaskOutcome]) -> dict | None:
     """When every record was reused (no model loaded), the smallest recorded count: the encoder's
     own (retrieval records count the encoder; fine-tuned checkpoints add a head)."""
     counts = [r["provenance"]["parameters"] for o in outcomes for r in o.per_lang.values() if r["provenance"].get("parameters")]
     return min(counts, key=lambda c: c["total"]) if counts else None
 
 
-def _write_submission_manifest(store: ResultStore, plan: RunPlan, params: Optional[dict]) -> None:
+def _write_submission_manifest(store: ResultStore, plan: RunPlan, params: dict | None) -> None:
     path = store.root / plan.submission / "manifest.json"
     old = {}
     if path.exists():

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Optional
 
 from xgap.errors import XgapError
 from xgap.metrics.aggregate import XTREME_TASKS, category_scores, gap, task_score, xtreme_score
@@ -47,7 +46,7 @@ class TaskInfo:
     has_gap: bool
     is_qa: bool
     primary_metric: str
-    category: Optional[str]
+    category: str | None
     version: int
 
 
@@ -68,8 +67,8 @@ def target_tasks() -> list[TaskInfo]:
 class LangScore:
     lang: str
     score: float
-    ci: Optional[tuple]
-    n: Optional[int]
+    ci: tuple | None
+    n: int | None
     metrics: dict
     extra: bool = False  # not one of the card's languages: shown, never averaged
 
@@ -80,16 +79,16 @@ class TaskResult:
     status: str  # evaluated | reported
     langs: dict = field(default_factory=dict)  # lang -> LangScore (per-language records only)
     n_expected: int = 0
-    score: Optional[float] = None
+    score: float | None = None
     metric: str = ""  # the metric ``score`` is on
     complete: bool = False
     comparable: bool = True  # same metric as the card's primary: may count toward XTREME
-    en_score: Optional[float] = None
-    en_em: Optional[float] = None
-    en_f1: Optional[float] = None
-    gap: Optional[float] = None  # EM gap for QA
-    gap_f1: Optional[float] = None
-    citation: Optional[str] = None
+    en_score: float | None = None
+    en_em: float | None = None
+    en_f1: float | None = None
+    gap: float | None = None  # EM gap for QA
+    gap_f1: float | None = None
+    citation: str | None = None
 
     n_present: int = 0  # card languages present (extra languages not counted)
 
@@ -114,19 +113,19 @@ class Entry:
     name: str
     status: str  # evaluated | reported
     manifest: dict
-    manifest_file: Optional[dict]
+    manifest_file: dict | None
     intermediate: list
-    parameters: Optional[int] = None
-    non_embedding: Optional[int] = None
-    parameters_source: Optional[str] = None  # measured | reported
+    parameters: int | None = None
+    non_embedding: int | None = None
+    parameters_source: str | None = None  # measured | reported
     tasks: dict = field(default_factory=dict)  # task -> TaskResult
     other_records: list = field(default_factory=list)  # (path, record) for non-target tasks
     records: list = field(default_factory=list)  # all (path, record)
-    xtreme: Optional[float] = None
+    xtreme: float | None = None
     categories: dict = field(default_factory=dict)
-    mean_gap: Optional[float] = None
+    mean_gap: float | None = None
     gap_tasks: list = field(default_factory=list)
-    rank: Optional[int] = None
+    rank: int | None = None
 
     @property
     def n_complete(self) -> int:
@@ -287,7 +286,7 @@ def rank_entries(entries: list) -> list:
     return ordered
 
 
-def build_leaderboard(submissions: list, tasks: Optional[list] = None) -> Leaderboard:
+def build_leaderboard(submissions: list, tasks: list | None = None) -> Leaderboard:
     """Rank every submission of a store (see :func:`xgap.leaderboard.records.read_store`)."""
     tasks = target_tasks() if tasks is None else tasks
     return Leaderboard(tasks=tasks, entries=rank_entries([build_entry(s, tasks) for s in submissions]))

@@ -32,7 +32,6 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Optional
 
 from xgap.errors import XgapError
 
@@ -143,7 +142,7 @@ def parse_record(path: Path | str, data: bytes) -> dict:
     return rec
 
 
-def _non_finite(rec: dict) -> Optional[str]:
+def _non_finite(rec: dict) -> str | None:
     """The first score field holding NaN or +-inf (JSON Schema's "number" lets them through)."""
     if not math.isfinite(rec["primary_score"]):
         return "primary_score"
@@ -162,13 +161,13 @@ class SubmissionFiles:
 
     id: str
     folder: Path
-    manifest_file: Optional[dict] = None  # the parsed manifest.json: {"manifest", "parameters", "updated_at"}
+    manifest_file: dict | None = None  # the parsed manifest.json: {"manifest", "parameters", "updated_at"}
     records: list = field(default_factory=list)  # [(path, record)] in (task, language) order
-    stamps: Optional[dict] = None  # folder stamps taken before reading (see :func:`folder_stamps`); None: not cacheable
+    stamps: dict | None = None  # folder stamps taken before reading (see :func:`folder_stamps`); None: not cacheable
     from_cache: bool = False  # records are slim cached copies (enough for the table, not for the provenance page)
 
 
-def read_manifest_file(folder: Path) -> Optional[dict]:
+def read_manifest_file(folder: Path) -> dict | None:
     """``<submission>/manifest.json`` parsed and checked, or None when absent."""
     path = folder / "manifest.json"
     try:
@@ -219,7 +218,7 @@ def _stamp(st) -> list:
     return [st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
 
 
-def folder_stamps(folder: Path | str, since_ns: int) -> Optional[dict]:
+def folder_stamps(folder: Path | str, since_ns: int) -> dict | None:
     """``{"": stamp of the folder, task: stamp of its folder}``, or None when any is "racy".
 
     Taken *before* the files are read, so a change made while reading shows up as a changed stamp
@@ -240,7 +239,7 @@ def folder_stamps(folder: Path | str, since_ns: int) -> Optional[dict]:
     return out
 
 
-def stamps_unchanged(folder: Path | str, stamps: Optional[dict]) -> bool:
+def stamps_unchanged(folder: Path | str, stamps: dict | None) -> bool:
     """True when the folder and every task folder still carry ``stamps`` (no entry added, removed or renamed)."""
     if not stamps:
         return False
@@ -286,7 +285,7 @@ def unpack(folder: str, submission: str, row: list) -> tuple:
     return f"{folder}/{task}/{lang}.json", rec
 
 
-def read_submission(folder: Path, on_problem=None, since_ns: Optional[int] = None) -> SubmissionFiles:
+def read_submission(folder: Path, on_problem=None, since_ns: int | None = None) -> SubmissionFiles:
     """Every record of one submission folder (``<task>/<lang>.json``), checked.
 
     ``on_problem(message)`` receives each problem and the record is dropped; without it the first

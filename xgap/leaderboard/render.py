@@ -33,7 +33,6 @@ import os
 import re
 import time
 from pathlib import Path
-from typing import Optional
 
 from xgap import __version__
 from xgap.errors import XgapError
@@ -82,7 +81,7 @@ def public_text(text: str) -> str:
     return _ABS_PATH.sub(short, text) if "/" in text else text
 
 
-def fmt_params(n: Optional[int]) -> str:
+def fmt_params(n: int | None) -> str:
     if not n:
         return DASH
     for div, unit in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
@@ -254,7 +253,7 @@ def _record_rows(e, flats: list, varying: list, task_settings: dict) -> str:
 
     width = 5 + len(varying)
     out = []
-    for (path, rec), flat in zip(e.records, flats):
+    for (_path, rec), flat in zip(e.records, flats):
         n = rec.get("n_examples")
         pred = (rec.get("predictions") or {}).get("sha256", DASH)
         cells = [f'<td class="l mono name">{escape(rec["task"])}/{escape(rec["language"])}.json</td>',
@@ -362,7 +361,7 @@ def _site_key(plots: bool) -> str:
     return h.hexdigest()
 
 
-def _load(path: Path, key: str) -> Optional[dict]:
+def _load(path: Path, key: str) -> dict | None:
     """A cache/index document written under ``key``; None when absent, unreadable or stale."""
     from xgap.leaderboard.records import loads
 
@@ -502,10 +501,18 @@ def build_site(results: str | Path, output: str | Path, on_problem=None, plots: 
         return {**index["info"], "reused_pages": len(folders)}
 
     from xgap.grid.summary import grid_of, summarize_submissions
-    from xgap.store import atomic_write_bytes
     from xgap.leaderboard.grids import grid_nav
     from xgap.leaderboard.model import TaskInfo, build_leaderboard, target_tasks
-    from xgap.leaderboard.records import SubmissionFiles, cache_entry, dumps, from_cache, read_submission, stamps_unchanged, unpack
+    from xgap.leaderboard.records import (
+        SubmissionFiles,
+        cache_entry,
+        dumps,
+        from_cache,
+        read_submission,
+        stamps_unchanged,
+        unpack,
+    )
+    from xgap.store import atomic_write_bytes
 
     try:  # the cards as parsed last time (their files are in the key); parsing the YAML costs ~0.1-0.4 s
         tasks = [TaskInfo(**{**t, "languages": tuple(t["languages"])}) for t in index["tasks"]]

@@ -11,14 +11,14 @@ import hashlib
 import json
 import random
 from pathlib import Path
-from typing import Optional
+
 
 def _h(*parts) -> str:
     return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()
 
 
 def evaluated_record(submission: str, task: str, lang: str, score: float, *, qa: bool = False, primary_metric: str = "accuracy",
-                     params: Optional[int] = 22713216, n: int = 1000, seed: int = 0) -> dict:
+                     params: int | None = 22713216, n: int = 1000, seed: int = 0) -> dict:
     """A record shaped like the runner's; for QA, ``score`` is EM and F1 is EM + 10."""
     if qa:
         em, f1 = score, min(100.0, score + 10.0)
@@ -45,7 +45,7 @@ def evaluated_record(submission: str, task: str, lang: str, score: float, *, qa:
     }
 
 
-def manifest_doc(submission: str, name: Optional[str] = None, intermediate="none", params: Optional[int] = None,
+def manifest_doc(submission: str, name: str | None = None, intermediate="none", params: int | None = None,
                  reported: bool = False) -> dict:
     """A ``<submission>/manifest.json`` document (the runner's layout)."""
     manifest = {"id": submission, "name": name or submission, "model": {"hub": f"org/{submission}"},

@@ -6,7 +6,7 @@ gold string. XTREME asserts that the counts match; we raise :class:`XgapError` i
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -9,7 +9,7 @@ the gap is on exact match (as the XTREME paper does) and the F1 gap is reported 
 
 from __future__ import annotations
 
-from typing import Mapping, Optional
+from collections.abc import Mapping
 
 from xgap.errors import XgapError
 
@@ -68,7 +68,7 @@ def primary_score(task: str, scores: Mapping[str, float]) -> float:
     return scores[name]
 
 
-def gap(per_lang_scores: Mapping[str, float], en: str = "en") -> Optional[float]:
+def gap(per_lang_scores: Mapping[str, float], en: str = "en") -> float | None:
     """``en - mean(others)``; None when English is missing or it is the only language."""
     others = [v for lang, v in per_lang_scores.items() if lang != en]
     if en not in per_lang_scores or not others:
@@ -76,7 +76,7 @@ def gap(per_lang_scores: Mapping[str, float], en: str = "en") -> Optional[float]
     return per_lang_scores[en] - _mean(others)
 
 
-def task_gaps(task: str, per_lang: Mapping[str, Mapping[str, float]]) -> dict[str, Optional[float]]:
+def task_gaps(task: str, per_lang: Mapping[str, Mapping[str, float]]) -> dict[str, float | None]:
     """``{"gap": ...}`` on the gap metric (EM for QA, else the primary), plus ``"gap_f1"`` for QA."""
     if not per_lang:
         return {"gap": None}
@@ -99,7 +99,7 @@ def category_scores(task_primary: Mapping[str, float]) -> dict[str, float]:
     }
 
 
-def xtreme_score(task_primary: Mapping[str, float]) -> Optional[float]:
+def xtreme_score(task_primary: Mapping[str, float]) -> float | None:
     """Unweighted mean of the nine tasks' primary scores; None unless all nine are present."""
     if not all(t in task_primary for t in XTREME_TASKS):
         return None

@@ -25,7 +25,7 @@ very resamples the gap CI used.
 from __future__ import annotations
 
 import zlib
-from typing import Callable, Iterator, Mapping, Optional, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -134,7 +134,7 @@ def bootstrap_ci(
     n_resamples: int = 1000,
     seed: int = 0,
     alpha: float = 0.05,
-    statistic: Optional[Callable[[np.ndarray], float]] = None,
+    statistic: Callable[[np.ndarray], float] | None = None,
 ) -> tuple[float, float]:
     """Percentile CI ``(low, high)`` of a statistic (or of the mean of per-example values).
 
@@ -168,7 +168,7 @@ def gap_ci(
     n_resamples: int = 1000,
     seed: int = 0,
     alpha: float = 0.05,
-) -> Optional[tuple[float, float, float]]:
+) -> tuple[float, float, float] | None:
     """``(gap, low, high)`` for gap = stat(en) - mean(stat(other languages)); None when undefined.
 
     Each language is resampled independently (seed :func:`language_seed`), the gap is recomputed
@@ -178,7 +178,7 @@ def gap_ci(
     others = [lang for lang in stats if lang != en]
     if en not in stats or not others:
         return None
-    for lang, stat in stats.items():
+    for _lang, stat in stats.items():
         _check_args(stat.n, n_resamples, alpha)
     samples = {lang: resample_values(stat, n_resamples, language_seed(seed, lang)) for lang, stat in stats.items()}
     gaps = samples[en] - np.mean([samples[lang] for lang in others], axis=0)

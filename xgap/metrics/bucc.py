@@ -8,7 +8,7 @@ covers an empty prediction or empty gold set without any division).
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 

@@ -22,8 +22,8 @@ from __future__ import annotations
 import re
 import string
 import unicodedata
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
-from typing import Mapping, Sequence
 
 from xgap.errors import XgapError
 from xgap.metrics.squad import _f1_from_tokens, qa_per_question, qa_scores

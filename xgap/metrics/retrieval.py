@@ -7,7 +7,7 @@ with integer indices that is exactly this function. The gold default ``i -> i`` 
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -15,7 +15,7 @@ from xgap.errors import XgapError
 
 
 def retrieval_hits(
-    predicted_indices: Sequence[int], gold_indices: Optional[Sequence[int]] = None
+    predicted_indices: Sequence[int], gold_indices: Sequence[int] | None = None
 ) -> np.ndarray:
     """Per-query scores on the 0-100 scale (100 = hit), for bootstrapping; mean = accuracy."""
     pred = np.asarray(predicted_indices, dtype=np.int64).reshape(-1)
@@ -28,7 +28,7 @@ def retrieval_hits(
 
 
 def retrieval_accuracy(
-    predicted_indices: Sequence[int], gold_indices: Optional[Sequence[int]] = None
+    predicted_indices: Sequence[int], gold_indices: Sequence[int] | None = None
 ) -> float:
     """Accuracy in 0-100; ``gold_indices`` defaults to ``0, 1, ..., n-1``."""
     hits = retrieval_hits(predicted_indices, gold_indices)

@@ -17,7 +17,8 @@ from __future__ import annotations
 import re
 import string
 from collections import Counter
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 

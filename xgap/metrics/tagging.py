@@ -29,7 +29,7 @@ on sentence order.)
 from __future__ import annotations
 
 import warnings
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -7,13 +7,13 @@ measured by the benchmarks) while bounding memory, whatever the length distribut
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 
 def token_budget_batches(
     lengths: Sequence[int],
     batch_tokens: int = 16384,
-    max_batch_size: Optional[int] = None,
+    max_batch_size: int | None = None,
 ) -> list[list[int]]:
     """Group indices into batches, longest first, each with ``max(len) * size <= batch_tokens``.
 

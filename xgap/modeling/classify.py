@@ -10,8 +10,8 @@ the batch (see :mod:`xgap.modeling.forward`) -- the predictions are those of one
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 

@@ -35,8 +35,8 @@ import json
 import os
 import time
 import uuid
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -92,7 +92,7 @@ def _atomic_write(path: Path, write) -> None:
         raise
 
 
-def _npy_rows(path: Path) -> Optional[tuple[int, int]]:
+def _npy_rows(path: Path) -> tuple[int, int] | None:
     """(rows, dim) from a .npy header without reading the data; None if unreadable."""
     try:
         with open(path, "rb") as fh:
@@ -113,7 +113,7 @@ class _Group:
         self.folder = folder
         self.shards: list[str] = []
         self.index: dict[bytes, tuple[int, int]] = {}
-        self.dim: Optional[int] = None
+        self.dim: int | None = None
         self._arrays: dict[int, np.ndarray] = {}
 
     def refresh(self) -> None:
@@ -175,7 +175,7 @@ class EmbeddingCache:
         return grp
 
     # -- public API ------------------------------------------------------------------------
-    def lookup(self, key: Mapping, texts: Sequence[str]) -> tuple[Optional[np.ndarray], list[int]]:
+    def lookup(self, key: Mapping, texts: Sequence[str]) -> tuple[np.ndarray | None, list[int]]:
         """Cached rows for ``texts``.
 
         Returns ``(rows, missing)``: ``rows`` is a float32 ``(len(texts), d)`` array whose rows
@@ -192,7 +192,7 @@ class EmbeddingCache:
                     raise
         raise AssertionError("unreachable")
 
-    def _lookup(self, key: Mapping, texts: Sequence[str]) -> tuple[Optional[np.ndarray], list[int]]:
+    def _lookup(self, key: Mapping, texts: Sequence[str]) -> tuple[np.ndarray | None, list[int]]:
         grp = self._group(key)
         digests = [text_digest(t) for t in texts]
         if any(d not in grp.index for d in digests):

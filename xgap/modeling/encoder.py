@@ -34,15 +34,16 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional, Sequence
 
 import numpy as np
 
 from xgap.errors import XgapError
 from xgap.modeling.batching import token_budget_batches
 from xgap.modeling.embedding_cache import EmbeddingCache
-from xgap.modeling.models import UNUSED_POOLER, parameter_counts, ModelRef, checkpoint_dir, load_model, load_tokenizer, weights_hash as _weights_hash
+from xgap.modeling.models import UNUSED_POOLER, ModelRef, checkpoint_dir, load_model, load_tokenizer, parameter_counts
+from xgap.modeling.models import weights_hash as _weights_hash
 
 POOLINGS = ("mean", "cls", "model")
 DTYPES = ("float32", "bfloat16")
@@ -246,12 +247,12 @@ class SentenceEncoder:
     def __init__(
         self,
         ref: ModelRef,
-        layer: Optional[int] = None,
+        layer: int | None = None,
         pooling: str = "mean",
         max_length: int = 512,
         dtype: str = "float32",
         batch_tokens: int = 16384,
-        cache: Optional[EmbeddingCache] = None,
+        cache: EmbeddingCache | None = None,
         progress: bool = True,
         truncate_layers: bool = True,
     ):
@@ -280,7 +281,7 @@ class SentenceEncoder:
         if self.num_layers <= 0:
             raise XgapError(f"model '{ref.name}' does not say how many layers it has (config.num_hidden_layers)")
 
-        self.st_config: Optional[dict] = None
+        self.st_config: dict | None = None
         self.lowercase = False
         if pooling == "model":
             folder = checkpoint_dir(ref)
@@ -326,8 +327,8 @@ class SentenceEncoder:
             self._truncate_layers()
 
         self._mask_optional = self._check_mask_optional()
-        self._weights_hash: Optional[str] = None
-        self._tokenizer_hash: Optional[str] = None
+        self._weights_hash: str | None = None
+        self._tokenizer_hash: str | None = None
         self.stats = {"sentences": 0, "encoded": 0, "cache_hits": 0, "duplicates": 0, "same_tokens": 0, "batches": 0,
                       "real_tokens": 0, "padded_tokens": 0, "padded_token_width": 0,
                       "seconds": 0.0, "model_seconds": 0.0}

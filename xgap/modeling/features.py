@@ -24,8 +24,8 @@ Every feature carries its length (tokens) for length-grouped batching.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
 
 from xgap.errors import XgapError
 
@@ -77,7 +77,7 @@ def _label_index(labels: Sequence[str], aliases: dict) -> dict:
     return {"exact": index, "folded": folded}
 
 
-def _lookup(index: dict, label) -> Optional[int]:
+def _lookup(index: dict, label) -> int | None:
     s = str(label)
     if s in index["exact"]:
         return index["exact"][s]
@@ -152,7 +152,7 @@ def _encode_tagging(tokenizer, sentences, labels, max_length, task) -> TrainFeat
 
 # ----------------------------------------------------------------------------- QA
 def _encode_qa(tokenizer, examples, protocol, task) -> TrainFeatures:
-    from xgap.modeling.qa import truncate_questions, tokenize_windows
+    from xgap.modeling.qa import tokenize_windows, truncate_questions
 
     max_length = int(protocol.get("max_length", 384))
     doc_stride = int(protocol.get("doc_stride", 128))
@@ -239,7 +239,7 @@ def _encode_choice(tokenizer, examples, num_choices, max_length, task) -> TrainF
 
 
 # ----------------------------------------------------------------------------- entry point
-def encode_for_training(card, tokenizer, examples, labels: Optional[Sequence[str]], max_length: Optional[int] = None) -> TrainFeatures:
+def encode_for_training(card, tokenizer, examples, labels: Sequence[str] | None, max_length: int | None = None) -> TrainFeatures:
     """Tokenise ``examples`` of ``card``'s format into training features."""
     check_trainable(card)
     protocol = card.protocol

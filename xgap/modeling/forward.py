@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import inspect
 import time
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Iterator, Mapping, Optional, Sequence
 
 from xgap.errors import XgapError
 from xgap.modeling.batching import token_budget_batches
@@ -82,7 +82,7 @@ def check_num_labels(model, label_names: Sequence[str], what: str = "classificat
         )
 
 
-def _accepted_keys(model) -> Optional[set]:
+def _accepted_keys(model) -> set | None:
     """Names the model's forward accepts, or None when it takes ``**kwargs``."""
     try:
         params = inspect.signature(model.forward).parameters
@@ -127,12 +127,12 @@ def run_batches(
     pad_token_id: int,
     outputs: Sequence[str] = ("logits",),
     batch_tokens: int = 8192,
-    max_batch_size: Optional[int] = None,
+    max_batch_size: int | None = None,
     padding_side: str = "right",
     dtype: str = "float32",
     progress: bool = True,
     desc: str = "forward",
-    stats: Optional[ForwardStats] = None,
+    stats: ForwardStats | None = None,
 ) -> Iterator[tuple[list[int], int, dict]]:
     """Run ``model`` over ``features`` in length-sorted, token-budgeted batches.
 

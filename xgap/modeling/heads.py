@@ -21,9 +21,9 @@ Saving:
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Sequence
 
 from xgap.errors import XgapError
 from xgap.modeling.features import AUTO_CLASSES, CLASSIFICATION
@@ -33,7 +33,7 @@ from xgap.modeling.features import AUTO_CLASSES, CLASSIFICATION
 class TaskHead:
     name: str
     format: str
-    labels: Optional[list[str]]
+    labels: list[str] | None
     model: object  # transformers AutoModelFor* whose base model is the shared encoder
     expected_keys: list[str] = field(default_factory=list)
 
@@ -54,7 +54,7 @@ class TaskHead:
         return [(n, q) for n, q in self.model.named_parameters() if not n.startswith(p)]
 
 
-def task_config(base_config, fmt: str, labels: Optional[Sequence[str]]):
+def task_config(base_config, fmt: str, labels: Sequence[str] | None):
     """A copy of the encoder's config set up for a head of ``fmt`` with ``labels`` (in card order)."""
     cfg = base_config.__class__.from_dict(base_config.to_dict())
     if fmt in CLASSIFICATION or fmt == "token-classification":
@@ -83,7 +83,7 @@ def load_encoder(ref):
     return enc
 
 
-def build_head(encoder, name: str, fmt: str, labels: Optional[Sequence[str]], seed: int) -> TaskHead:
+def build_head(encoder, name: str, fmt: str, labels: Sequence[str] | None, seed: int) -> TaskHead:
     """A fresh ``AutoModelFor<fmt>`` head on ``encoder`` (weights initialised from ``seed``)."""
     import torch
     import transformers
@@ -138,7 +138,7 @@ def load_full_state(encoder, heads: Sequence[TaskHead], state: dict) -> None:
             raise XgapError(f"saved training state does not fit head '{h.name}' (missing {missing[:3]}, unexpected {unexpected[:3]})")
 
 
-def save_safetensors(path: Path, tensors: dict, metadata: Optional[dict] = None) -> None:
+def save_safetensors(path: Path, tensors: dict, metadata: dict | None = None) -> None:
     """Atomic safetensors write (temp file + rename)."""
     import os
 

@@ -12,7 +12,7 @@ silently turns a good model into a chance-level one. The user then passes an exp
 from __future__ import annotations
 
 import re
-from typing import Mapping, Optional, Sequence
+from collections.abc import Mapping, Sequence
 
 from xgap.errors import XgapError
 
@@ -64,7 +64,7 @@ def _apply_explicit(names: list[str], card: list[str], explicit: Mapping, aliase
         by_norm.setdefault(_norm(n), []).append(i)
     card_by_norm = {_norm(c): c for c in card}
 
-    result: list[Optional[str]] = [None] * len(names)
+    result: list[str | None] = [None] * len(names)
     for key, value in dict(explicit).items():
         # Which checkpoint unit: an int key is an id; a string key is a label name first
         # (exact, then case-insensitive), and an id only when no label has that name.
@@ -100,8 +100,8 @@ def _apply_explicit(names: list[str], card: list[str], explicit: Mapping, aliase
 def resolve_label_map(
     id2label: Mapping,
     card_labels: Sequence[str],
-    explicit: Optional[Mapping] = None,
-    aliases: Optional[Mapping[str, str]] = None,
+    explicit: Mapping | None = None,
+    aliases: Mapping[str, str] | None = None,
 ) -> list[str]:
     """Return, for each class id of the checkpoint, the card label it predicts.
 
@@ -141,7 +141,7 @@ def resolve_label_map(
             f"checkpoint has {len(names)} labels ({found}) but the task has {len(card)} ({expected}); {fix}"
         )
     card_by_norm = {_norm(c): c for c in card}
-    mapped: list[Optional[str]] = []
+    mapped: list[str | None] = []
     for n in names:
         target = alias_map.get(_norm(n), n)
         mapped.append(card_by_norm.get(_norm(target)))

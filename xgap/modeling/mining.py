@@ -38,8 +38,8 @@ sides; :func:`knn_recall` / :func:`index_recall` measure what it loses against t
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Optional
 
 import numpy as np
 
@@ -69,7 +69,7 @@ def _f32(x, name: str) -> np.ndarray:
     return arr
 
 
-def build_index(base: np.ndarray, index: str = "flat", index_options: Optional[Mapping] = None):
+def build_index(base: np.ndarray, index: str = "flat", index_options: Mapping | None = None):
     """A FAISS inner-product index over ``base``.
 
     ``flat``: exact (``IndexFlatIP``). ``hnsw``: ``IndexHNSWFlat`` (options ``M`` = 32,
@@ -102,7 +102,7 @@ def build_index(base: np.ndarray, index: str = "flat", index_options: Optional[M
     return idx
 
 
-def knn_search(queries, base, k: int, index: str = "flat", index_options: Optional[Mapping] = None):
+def knn_search(queries, base, k: int, index: str = "flat", index_options: Mapping | None = None):
     """``(sim, ind)`` of the ``k`` nearest ``base`` rows for each query, by inner product.
 
     Rows are best first. Approximate indexes may return fewer than ``k`` hits: those slots hold
@@ -133,7 +133,7 @@ def knn_recall(approx_ind: np.ndarray, exact_ind: np.ndarray) -> float:
     return float(found.mean())
 
 
-def index_recall(queries, base, k: int = 4, index: str = "hnsw", index_options: Optional[Mapping] = None,
+def index_recall(queries, base, k: int = 4, index: str = "hnsw", index_options: Mapping | None = None,
                  sample: int = 2000, seed: int = 0) -> float:
     """Recall@k of an approximate ``index`` against the exact search, on a query sample."""
     q = _f32(queries, "queries")
@@ -194,7 +194,7 @@ class TextMining:
     seconds: dict = field(default_factory=dict)
 
 
-def mine_sentence_pairs(x, y, k: int = 4, index: str = "flat", index_options: Optional[Mapping] = None,
+def mine_sentence_pairs(x, y, k: int = 4, index: str = "flat", index_options: Mapping | None = None,
                         min_score: float = 0.0) -> TextMining:
     """XTREME's ``mine_bitext(mode='mine', retrieval='max', margin='ratio')`` on embeddings.
 
@@ -279,7 +279,7 @@ class Candidates:
 
 
 def mine_candidates(src: Mapping[str, str], tgt: Mapping[str, str], src_emb, tgt_emb, *, k: int = 4,
-                    index: str = "flat", index_options: Optional[Mapping] = None) -> Candidates:
+                    index: str = "flat", index_options: Mapping | None = None) -> Candidates:
     """Mine a BUCC corpus: ``src``/``tgt`` map ids to sentences; embeddings are given for
     :func:`unique_sentences` of each side (same order). Returns id-level candidates."""
     t0 = time.perf_counter()

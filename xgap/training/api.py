@@ -38,9 +38,9 @@ import logging
 import os
 import shutil
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence, Union
 
 from xgap.errors import XgapError
 from xgap.training.lineage import LINEAGE_FILE, LINEAGE_VERSION, chain_for, describe_chain, read_lineage
@@ -88,32 +88,32 @@ class TrainResult:
 # ----------------------------------------------------------------------------- public API
 def train_intermediate(
     model: str,
-    tasks: Union[str, Sequence[str]],
-    output: Union[str, Path],
+    tasks: str | Sequence[str],
+    output: str | Path,
     *,
-    data_dir: Optional[str] = None,
-    seed: Optional[int] = None,
+    data_dir: str | None = None,
+    seed: int | None = None,
     dtype: str = "float32",
-    max_steps: Optional[int] = None,
-    limit: Optional[int] = None,
-    dev_limit: Optional[int] = None,
-    cap: Optional[int] = None,
-    learning_rate: Optional[float] = None,
-    epochs: Optional[float] = None,
-    batch_size: Optional[int] = None,
-    micro_batch_size: Optional[int] = None,
-    micro_batch_tokens: Optional[int] = None,
-    eval_every: Optional[int] = None,
-    save_every: Optional[int] = None,
-    patience: Optional[int] = None,
-    warmup_ratio: Optional[float] = None,
-    max_length: Optional[int] = None,
-    batching: Optional[str] = None,
-    loss_weighting: Optional[str] = None,
-    head_seed: Optional[int] = None,
-    train_from: Optional[Union[str, dict]] = None,
-    dev_holdout: Optional[float] = None,
-    revision: Optional[str] = None,
+    max_steps: int | None = None,
+    limit: int | None = None,
+    dev_limit: int | None = None,
+    cap: int | None = None,
+    learning_rate: float | None = None,
+    epochs: float | None = None,
+    batch_size: int | None = None,
+    micro_batch_size: int | None = None,
+    micro_batch_tokens: int | None = None,
+    eval_every: int | None = None,
+    save_every: int | None = None,
+    patience: int | None = None,
+    warmup_ratio: float | None = None,
+    max_length: int | None = None,
+    batching: str | None = None,
+    loss_weighting: str | None = None,
+    head_seed: int | None = None,
+    train_from: str | dict | None = None,
+    dev_holdout: float | None = None,
+    revision: str | None = None,
     trust_remote_code: bool = False,
     device: str = "auto",
     overwrite: bool = False,
@@ -141,31 +141,31 @@ def train_intermediate(
 def train_target(
     model: str,
     task: str,
-    output: Union[str, Path],
+    output: str | Path,
     *,
-    data_dir: Optional[str] = None,
-    seed: Optional[int] = None,
+    data_dir: str | None = None,
+    seed: int | None = None,
     dtype: str = "float32",
-    max_steps: Optional[int] = None,
-    limit: Optional[int] = None,
-    dev_limit: Optional[int] = None,
-    learning_rate: Optional[float] = None,
-    epochs: Optional[float] = None,
-    batch_size: Optional[int] = None,
-    micro_batch_size: Optional[int] = None,
-    micro_batch_tokens: Optional[int] = None,
-    eval_every: Optional[int] = None,
-    save_every: Optional[int] = None,
-    patience: Optional[int] = None,
-    warmup_ratio: Optional[float] = None,
-    max_length: Optional[int] = None,
-    batching: Optional[str] = None,
-    loss_weighting: Optional[str] = None,
-    head_seed: Optional[int] = None,
+    max_steps: int | None = None,
+    limit: int | None = None,
+    dev_limit: int | None = None,
+    learning_rate: float | None = None,
+    epochs: float | None = None,
+    batch_size: int | None = None,
+    micro_batch_size: int | None = None,
+    micro_batch_tokens: int | None = None,
+    eval_every: int | None = None,
+    save_every: int | None = None,
+    patience: int | None = None,
+    warmup_ratio: float | None = None,
+    max_length: int | None = None,
+    batching: str | None = None,
+    loss_weighting: str | None = None,
+    head_seed: int | None = None,
     train_split: str = "train",
-    dev_holdout: Optional[float] = None,
-    train_from: Optional[Union[str, dict]] = None,
-    revision: Optional[str] = None,
+    dev_holdout: float | None = None,
+    train_from: str | dict | None = None,
+    revision: str | None = None,
     trust_remote_code: bool = False,
     device: str = "auto",
     overwrite: bool = False,
@@ -189,7 +189,7 @@ def train_target(
     return _train("target", model, [task], output, locals())
 
 
-def finetuned_checkpoint(model: str, task: str, cache_root: Union[str, Path], **kwargs) -> TrainResult:
+def finetuned_checkpoint(model: str, task: str, cache_root: str | Path, **kwargs) -> TrainResult:
     """Phase (iii) with the card's recipe, cached: the checkpoint ``xgap run`` needs for "finetune: card-recipe".
 
     The output folder under ``cache_root`` is named from the encoder's weights, the task's card
@@ -225,7 +225,7 @@ def _task_list(tasks) -> list[str]:
     return names
 
 
-def _resolve_device(device: Optional[str]) -> str:
+def _resolve_device(device: str | None) -> str:
     import torch
 
     if device in (None, "auto"):
@@ -239,7 +239,7 @@ def _derived_fingerprint(base: str, what: str) -> str:
     return "derived:" + hashlib.sha256(f"{base}|{what}".encode()).hexdigest()
 
 
-def _cut(es, n: Optional[int], what: str):
+def _cut(es, n: int | None, what: str):
     if not n or n >= len(es.examples):
         return es
     from xgap.data.examples import ExampleSet
@@ -248,7 +248,7 @@ def _cut(es, n: Optional[int], what: str):
                       _derived_fingerprint(es.fingerprint, f"{what}:first:{n}"))
 
 
-def parse_train_from(spec) -> Optional[tuple[str, str, str]]:
+def parse_train_from(spec) -> tuple[str, str, str] | None:
     """``"xquad/en/test"`` or ``{"task": ..., "lang": ..., "split": ...}`` -> ``(task, lang, split)``."""
     if spec is None:
         return None
@@ -368,7 +368,7 @@ def head_init_seed(recipe: dict, seed: int, task: str) -> int:
     return (base * 1_000_003 + multitask.task_stream(task)) % (2**31)
 
 
-def _check_output(out: Path, model_path: Optional[Path]) -> None:
+def _check_output(out: Path, model_path: Path | None) -> None:
     if model_path is not None and out.resolve() == model_path.resolve():
         raise XgapError(f"--output {out} is the input model's folder - fix: write to a new folder")
     if not out.exists():
@@ -393,7 +393,7 @@ def _clear_output(out: Path) -> None:
             p.unlink()
 
 
-def _interrupted_key(out: Path) -> Optional[str]:
+def _interrupted_key(out: Path) -> str | None:
     import json
 
     for d in (out / "checkpoint-last", out / "checkpoint-last.old"):
@@ -406,13 +406,13 @@ def _interrupted_key(out: Path) -> Optional[str]:
 
 def _train(kind: str, model: str, names: list[str], output, opts: dict) -> TrainResult:
     from xgap.cards import load_card
+    from xgap.modeling.features import check_trainable, encode_for_training
     from xgap.modeling.forward import check_dtype
+    from xgap.modeling.heads import build_head, load_encoder, save_encoder, save_head, save_task_model
     from xgap.modeling.models import ModelRef, load_tokenizer, parameter_counts, weights_hash
     from xgap.provenance import base_provenance, device_description, now_iso
     from xgap.store import atomic_write_json, input_key
     from xgap.training import multitask
-    from xgap.modeling.features import check_trainable, encode_for_training
-    from xgap.modeling.heads import build_head, load_encoder, save_encoder, save_head, save_task_model
     from xgap.training.loop import LoopConfig, TaskRun, Trainer
 
     started, t0 = now_iso(), time.perf_counter()
@@ -480,7 +480,7 @@ def _train(kind: str, model: str, names: list[str], output, opts: dict) -> Train
 
     device = _resolve_device(opts.get("device"))
     runs = []
-    for i, c in enumerate(cards):
+    for _i, c in enumerate(cards):
         train, dev, labels = data[c.name]
         fmt_features = encode_for_training(c, tokenizer, train.examples, labels, opts.get("max_length"))
         if not fmt_features.features:

@@ -81,9 +81,8 @@ def _report(result) -> None:
 
 
 def cmd_train_intermediate(args) -> int:
-    from xgap.training.api import train_intermediate
-
     from xgap.data.hub import accepting
+    from xgap.training.api import train_intermediate
 
     tasks = [t for item in args.tasks for t in item.split(",") if t.strip()]
     with accepting(args.accept_non_comparable_hub, args.accept_size_mismatch):
@@ -93,9 +92,8 @@ def cmd_train_intermediate(args) -> int:
 
 
 def cmd_train_target(args) -> int:
-    from xgap.training.api import train_target
-
     from xgap.data.hub import accepting
+    from xgap.training.api import train_target
 
     with accepting(args.accept_non_comparable_hub, args.accept_size_mismatch):
         result = train_target(args.model, args.task, args.output, train_split=args.train_split, dev_holdout=args.dev_holdout,

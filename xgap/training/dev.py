@@ -13,7 +13,7 @@ says).
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 from xgap.errors import XgapError
 from xgap.modeling.features import CLASSIFICATION, encode_choices
@@ -23,8 +23,8 @@ def predict_choices(model, tokenizer, examples, max_length: int, dtype: str = "f
     """Index of the best choice for each multiple-choice example, in input order."""
     import torch
 
-    from xgap.modeling.forward import model_device
     from xgap.modeling.features import collate
+    from xgap.modeling.forward import model_device
 
     if not examples:
         return []
@@ -56,7 +56,7 @@ def predict_choices(model, tokenizer, examples, max_length: int, dtype: str = "f
     return out
 
 
-def dev_metrics(card, model, tokenizer, examples: Sequence, labels: Optional[Sequence[str]], max_length: Optional[int] = None,
+def dev_metrics(card, model, tokenizer, examples: Sequence, labels: Sequence[str] | None, max_length: int | None = None,
                 dtype: str = "float32", batch_tokens: int = 16384) -> dict:
     """``{metric: value, ..., "primary": value}`` of ``model`` on ``examples`` (0-100 scale)."""
     fmt = card.format
@@ -65,8 +65,8 @@ def dev_metrics(card, model, tokenizer, examples: Sequence, labels: Optional[Seq
     was_training = model.training
     try:
         if fmt in CLASSIFICATION:
-            from xgap.modeling.classify import predict_classification
             from xgap.metrics.accuracy import accuracy
+            from xgap.modeling.classify import predict_classification
 
             exs = [e for e in examples if e.label is not None]
             aliases = {str(k): str(v) for k, v in card.label_aliases.items()}
@@ -81,8 +81,8 @@ def dev_metrics(card, model, tokenizer, examples: Sequence, labels: Optional[Seq
                 fn = sum(p != pos and g == pos for p, g in zip(res.predictions, gold))
                 out["f1"] = 100.0 * 2 * tp / (2 * tp + fp + fn) if tp else 0.0
         elif fmt == "token-classification":
-            from xgap.modeling.tagging import predict_tags
             from xgap.metrics.tagging import tagging_f1, token_accuracy
+            from xgap.modeling.tagging import predict_tags
 
             sents = [s for s in examples if s.tags is not None and len(s.words)]
             res = predict_tags(model, tokenizer, sents, list(labels), max_length=ml, batch_tokens=batch_tokens, progress=False, dtype=dtype)

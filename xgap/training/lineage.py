@@ -19,13 +19,12 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Optional
 
 LINEAGE_FILE = "lineage.json"
 LINEAGE_VERSION = 1
 
 
-def read_lineage(model_dir) -> Optional[dict]:
+def read_lineage(model_dir) -> dict | None:
     """The lineage of a local checkpoint folder, or None (not trained by xgap, or a hub id)."""
     try:
         path = Path(str(model_dir)).expanduser() / LINEAGE_FILE
@@ -40,7 +39,7 @@ def read_lineage(model_dir) -> Optional[dict]:
     return doc if isinstance(doc, dict) else None
 
 
-def lineage_summary(model_dir) -> Optional[dict]:
+def lineage_summary(model_dir) -> dict | None:
     """``{"chain": [...], "lineage_sha256": ...}`` for result records, or None without a lineage."""
     path = Path(str(model_dir)).expanduser() / LINEAGE_FILE
     doc = read_lineage(model_dir)
@@ -49,11 +48,11 @@ def lineage_summary(model_dir) -> Optional[dict]:
     return {"chain": doc.get("chain", []), "lineage_sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
 
 
-def base_link(model_name: str, revision: Optional[str], weights_hash: str) -> dict:
+def base_link(model_name: str, revision: str | None, weights_hash: str) -> dict:
     return {"phase": "encoder", "model": model_name, "revision": revision, "weights_hash": weights_hash}
 
 
-def chain_for(encoder_lineage: Optional[dict], model_name: str, revision: Optional[str], weights_hash: str, link: dict) -> list:
+def chain_for(encoder_lineage: dict | None, model_name: str, revision: str | None, weights_hash: str, link: dict) -> list:
     """The input encoder's chain (or a one-link chain naming the pretrained encoder) + ``link``."""
     if encoder_lineage and encoder_lineage.get("chain"):
         prior = list(encoder_lineage["chain"])

@@ -42,16 +42,16 @@ import os
 import random
 import shutil
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Sequence
 
 import numpy as np
 
 from xgap.errors import XgapError
-from xgap.training import multitask
 from xgap.modeling.features import CLASSIFICATION, collate, loss_units
 from xgap.modeling.heads import TaskHead, full_state, load_full_state, save_safetensors
+from xgap.training import multitask
 
 STATE_VERSION = 1
 
@@ -68,8 +68,8 @@ class TaskRun:
     size: int  # training examples (the sampling weight before capping)
     batch_size: int
     dev_examples: list
-    labels: Optional[list]
-    max_length: Optional[int] = None
+    labels: list | None
+    max_length: int | None = None
 
 
 @dataclass
@@ -79,16 +79,16 @@ class LoopConfig:
     warmup_ratio: float = 0.1
     schedule: str = "linear"
     weight_decay: float = 0.0
-    max_grad_norm: Optional[float] = 1.0
+    max_grad_norm: float | None = 1.0
     eval_every: int = 1000
-    save_every: Optional[int] = None  # default: eval_every
-    patience: Optional[int] = None
+    save_every: int | None = None  # default: eval_every
+    patience: int | None = None
     seed: int = 0
     dtype: str = "float32"
-    max_steps: Optional[int] = None
-    micro_batch_size: Optional[int] = None
-    micro_batch_tokens: Optional[int] = None  # length-sorted micro-batches of at most N padded tokens
-    cap: Optional[int] = None
+    max_steps: int | None = None
+    micro_batch_size: int | None = None
+    micro_batch_tokens: int | None = None  # length-sorted micro-batches of at most N padded tokens
+    cap: int | None = None
     log_every: int = 10
     batching: str = "random"  # multitask.BATCHING_MODES
     loss_weighting: str = "batch-mean"  # multitask.LOSS_WEIGHTINGS
@@ -159,7 +159,7 @@ def _swap_dir(tmp: Path, final: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _existing_dir(final: Path) -> Optional[Path]:
+def _existing_dir(final: Path) -> Path | None:
     """``final``, or its ``.old`` copy when a swap was interrupted between the two renames."""
     if (final / "state.json").is_file() or (final / "best.json").is_file():
         return final
@@ -206,7 +206,7 @@ def qa_loss(start_logits, end_logits, attention_mask, starts, ends):
     return (ce(s, starts) + ce(e, ends)) / 2
 
 
-def micro_batches(feats: Sequence[dict], micro_batch_size: Optional[int], micro_batch_tokens: Optional[int]) -> list[list[dict]]:
+def micro_batches(feats: Sequence[dict], micro_batch_size: int | None, micro_batch_tokens: int | None) -> list[list[dict]]:
     """The micro-batches of one batch: slices of ``micro_batch_size`` in batch order, or (``micro_batch_tokens``)
     the batch sorted by length, longest first, cut so that each micro-batch pads to at most that many tokens.
 
@@ -234,9 +234,9 @@ def fmt_is_choice(feature: dict) -> bool:
     return bool(ids) and isinstance(ids[0], (list, tuple))
 
 
-def backward_batch(model, fmt: str, feats: Sequence[dict], micro_batch_size: Optional[int], pad_token_id: int,
-                   padding_side: str, device, dtype: str = "float32", norm: Optional[float] = None,
-                   micro_batch_tokens: Optional[int] = None) -> Optional[float]:
+def backward_batch(model, fmt: str, feats: Sequence[dict], micro_batch_size: int | None, pad_token_id: int,
+                   padding_side: str, device, dtype: str = "float32", norm: float | None = None,
+                   micro_batch_tokens: int | None = None) -> float | None:
     """Accumulate the gradient of one batch's loss, in micro-batches; return the loss (None: nothing to learn).
 
     Each micro-batch's mean loss is weighted by its share of the batch's loss units (examples, or
@@ -313,7 +313,7 @@ class Trainer:
                                                              self.cfg.batching)
         return self._batch_cache[key]
 
-    def unit_norm(self, task: TaskRun) -> Optional[float]:
+    def unit_norm(self, task: TaskRun) -> float | None:
         """The task's per-token loss divisor (None under ``batch-mean``): see :func:`multitask.unit_norm`."""
         if self.cfg.loss_weighting == "batch-mean":
             return None
@@ -392,7 +392,7 @@ class Trainer:
         state = load_file(str(folder / "weights.safetensors"))
         load_full_state(self.encoder, [t.head for t in self.tasks], state)
 
-    def _resume(self, opt, sched) -> Optional[dict]:
+    def _resume(self, opt, sched) -> dict | None:
         import torch
         from safetensors.torch import load_file
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 import zlib
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -42,7 +42,7 @@ LOSS_WEIGHTINGS = ("batch-mean", "per-token")
 _SCHEDULE_STREAM = 0x5EED
 
 
-def sampling_weights(sizes: Sequence[int], cap: Optional[int] = None) -> np.ndarray:
+def sampling_weights(sizes: Sequence[int], cap: int | None = None) -> np.ndarray:
     """Probability of each task per step: ``min(size, cap) / sum`` (``cap=None``: no cap)."""
     w = np.array([min(int(s), int(cap)) if cap else int(s) for s in sizes], dtype=np.float64)
     if (w <= 0).any():
@@ -50,7 +50,7 @@ def sampling_weights(sizes: Sequence[int], cap: Optional[int] = None) -> np.ndar
     return w / w.sum()
 
 
-def steps_per_epoch(sizes: Sequence[int], batch_sizes: Sequence[int], cap: Optional[int] = None) -> int:
+def steps_per_epoch(sizes: Sequence[int], batch_sizes: Sequence[int], cap: int | None = None) -> int:
     """Optimizer steps in one pass over the (capped) mixture: ``sum(ceil(min(n, cap) / batch))``."""
     return int(sum(math.ceil((min(n, cap) if cap else n) / b) for n, b in zip(sizes, batch_sizes)))
 

@@ -35,6 +35,8 @@ def _tiny():
 def run(out: Path) -> int:
     from xgap.cli import main
 
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "out_path.txt").write_text(str(out.resolve()), encoding="utf-8")  # --compare masks it
     data = Path(os.environ.get("XGAP_DATA_DIR", ROOT.parent / "shared" / "data"))
     build = _tiny()
     pawsx = (data / "pawsx/de/test.tsv").read_text(encoding="utf-8").splitlines()[1:300]
@@ -69,12 +71,21 @@ def _strip(obj):
     return obj
 
 
+def _text(root: Path, rel: Path) -> bytes:
+    """The file with the run's own folder masked, so runs in different folders compare equal."""
+    data = (root / rel).read_bytes()
+    marker = root / "out_path.txt"
+    if marker.exists():
+        data = data.replace(marker.read_text(encoding="utf-8").strip().encode(), b"<OUT>")
+    return data
+
+
 def compare(a: Path, b: Path) -> int:
     fa = {p.relative_to(a) for p in (a / "results").rglob("*") if p.is_file() and ".lock" not in p.name}
     fb = {p.relative_to(b) for p in (b / "results").rglob("*") if p.is_file() and ".lock" not in p.name}
     bad = sorted(fa ^ fb)
     for rel in sorted(fa & fb):
-        x, y = (a / rel).read_bytes(), (b / rel).read_bytes()
+        x, y = _text(a, rel), _text(b, rel)
         if x == y:
             continue
         try:

@@ -14,17 +14,12 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from xgap.errors import XgapError
-from xgap.formats.registry import format_of, get_format
+from xgap.formats.registry import format_of
 from xgap.store import ResultStore, atomic_write_bytes
 
 
 def _target(out: Path, task: str, lang: str, fmt) -> Path:
     return out / task / f"test-{lang}.{fmt.suffix}"
-
-
-def render(fmt: str, values) -> bytes:
-    """File bytes for one (task, language) in XTREME's layout: the writer of format ``fmt``."""
-    return get_format(fmt).write(values)
 
 
 def export_results(results: str | Path, out: str | Path, fmt: str = "xtreme") -> int:

@@ -1,7 +1,9 @@
 """Tokenisation of each task format for training, and padding of training batches.
 
-Training sees inputs exactly as the zero-shot evaluators (:mod:`xgap.harness`) see them, so that a
-checkpoint is fine-tuned on the same encoding it is later scored on:
+Training sees inputs exactly as the zero-shot predictors (:mod:`xgap.modeling`) see them, so that a
+checkpoint is fine-tuned on the same encoding it is later scored on. Each format module
+(:mod:`xgap.formats`) names its entry point here (``*_features``), its collation (``collate_*``) and
+its loss units (``count_*``); nothing here dispatches on a format name:
 
 * **classification** (single sentence or pair): the evaluator's own encoder
   (:func:`xgap.modeling.classify.encode_texts`: ``truncation="longest_first"`` for pairs); label = index

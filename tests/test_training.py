@@ -215,11 +215,11 @@ def test_gradient_accumulation_equals_the_whole_batch(task, encoder, mirror, mon
     examples) give the whole batch's gradient; plain averaging of micro-batch losses would not."""
     from xgap.cards import load_card
     from xgap.data import load_examples
-    from xgap.modeling.features import encode_for_training
-    from xgap.modeling.heads import build_head, load_encoder
+    from xgap.modeling.heads import load_encoder
     from xgap.modeling.models import ModelRef, load_tokenizer
     from xgap.training.api import _labels
     from xgap.training.loop import backward_batch
+    from xgap.training.tasks import build_head, encode_for_training
 
     monkeypatch.setenv("XGAP_HUB_MIRROR", str(mirror))
     monkeypatch.setenv("XGAP_ACCEPT", "size-mismatch")  # the mirror holds a few hundred rows, not the cards' sizes

@@ -1,6 +1,7 @@
 """Write predictions (``xgap export``) and gold labels (``xgap export-labels``) in XTREME's layout.
 
-Layout (SPEC §8): ``<out>/<task>/test-<lang>.tsv`` (``.json`` for xquad, mlqa, tydiqa): one label
+Layout (SPEC §8), written by each task format's module (``Format.write``, ``Format.suffix``,
+``Format.gold``): ``<out>/<task>/test-<lang>.tsv`` (``.json`` for xquad, mlqa, tydiqa): one label
 per line for xnli/pawsx; one tag per line with a blank line after each sentence for udpos/panx;
 ``{question_id: answer}`` JSON for QA predictions (SQuAD v1.1 JSON for QA labels, which is what
 XTREME's ``evaluate.py`` reads as gold); ``src_id \\t tgt_id`` per pair for bucc2018; one integer per
@@ -9,29 +10,16 @@ query line for tatoeba. ``xgap score OUT LABELS`` reads exactly these files.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from pathlib import Path
 
 from xgap.errors import XgapError
+from xgap.formats.registry import format_of
 from xgap.store import ResultStore, atomic_write_bytes
 
-QA_TASKS = ("xquad", "mlqa", "tydiqa")
 
-
-def _target(out: Path, task: str, lang: str) -> Path:
-    return out / task / f"test-{lang}.{'json' if task in QA_TASKS else 'tsv'}"
-
-
-def render(task: str, fmt: str, values, is_label: bool = False) -> bytes:
-    """File bytes for one (task, language) in XTREME's layout."""
-    if fmt == "extractive-qa":
-        return json.dumps(values, ensure_ascii=False, indent=1).encode("utf-8")
-    if fmt == "token-classification":
-        return "".join("".join(f"{t}\n" for t in sent) + "\n" for sent in values).encode("utf-8")
-    if fmt == "bitext-mining":
-        return "".join(f"{s}\t{t}\n" for s, t in values).encode("utf-8")
-    return "".join(f"{v}\n" for v in values).encode("utf-8")
+def _target(out: Path, task: str, lang: str, fmt) -> Path:
+    return out / task / f"test-{lang}.{fmt.suffix}"
 
 
 def export_results(results: str | Path, out: str | Path, fmt: str = "xtreme") -> int:
@@ -53,35 +41,17 @@ def export_results(results: str | Path, out: str | Path, fmt: str = "xtreme") ->
         side = store.load_predictions(rec, path)
         if side is None:
             continue
-        card = load_card(rec["task"])
-        atomic_write_bytes(_target(Path(out), rec["task"], rec["language"]), render(rec["task"], card.format, side["predictions"]))
+        fmt = format_of(load_card(rec["task"]))
+        atomic_write_bytes(_target(Path(out), rec["task"], rec["language"], fmt), fmt.write(side["predictions"]))
         n += 1
     if n == 0:
         raise XgapError(f"{root}: no evaluated records with predictions to export")
     return n
 
 
-def _squad_json(examples) -> dict:
-    paragraphs: dict[str, list] = {}
-    for e in examples:
-        paragraphs.setdefault(e.context, []).append(
-            {"id": e.id, "question": e.question, "answers": [{"text": a.text, "answer_start": a.start} for a in e.answers]}
-        )
-    return {"version": "1.1", "data": [{"title": "", "paragraphs": [{"context": c, "qas": q} for c, q in paragraphs.items()]}]}
-
-
 def gold_values(card, example_set):
-    """Gold labels of one ExampleSet in the layout's shape."""
-    ex = example_set.examples
-    if card.format == "extractive-qa":
-        return _squad_json(ex)
-    if card.format == "token-classification":
-        return [list(s.tags) for s in ex]
-    if card.format == "bitext-retrieval":
-        return list(range(len(ex)))
-    if card.format == "bitext-mining":
-        return sorted(ex.gold)
-    return [e.label for e in ex]
+    """Gold labels of one ExampleSet in the layout's shape (the format's ``gold``)."""
+    return format_of(card).gold(card, example_set)
 
 
 def export_labels(tasks: Iterable[str], out: str | Path, data_dir=None, langs: list[str] | None = None) -> int:
@@ -97,6 +67,7 @@ def export_labels(tasks: Iterable[str], out: str | Path, data_dir=None, langs: l
             except XgapError:
                 continue
             es = load_examples(card, code, card.eval_split, data_dir=data_dir)
-            atomic_write_bytes(_target(Path(out), card.name, code), render(card.name, card.format, gold_values(card, es), is_label=True))
+            fmt = format_of(card)
+            atomic_write_bytes(_target(Path(out), card.name, code, fmt), fmt.write(fmt.gold(card, es)))
             n += 1
     return n

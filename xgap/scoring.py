@@ -1,7 +1,8 @@
 """Score a prediction directory in XTREME's submission layout against a label directory (SPEC §8).
 
-Layout: ``<dir>/<task>/test-<lang>.tsv`` (``.json`` for xquad, mlqa, tydiqa). Files are read the way
-XTREME's official ``evaluate.py`` reads them, and scored with the same metrics:
+Layout: ``<dir>/<task>/test-<lang>.tsv`` (``.json`` for xquad, mlqa, tydiqa: the suffix and the scorer
+are the task format's, see :mod:`xgap.formats.registry`). Files are read the way XTREME's official
+``evaluate.py`` reads them, and scored with the same metrics:
 
 - xnli, pawsx: one label per line, each line stripped (``read_label``); accuracy.
 - udpos, panx: one tag per stripped line, a blank line ends a sentence, a last sentence without a
@@ -25,14 +26,14 @@ Deliberate differences from ``evaluate.py``, none of which changes a score it wo
   items), and empty sentences in tag files (runs of blank lines) are skipped (they add nothing to
   seqeval but would break XTREME's count check); blank lines in BUCC files are skipped;
 - count mismatches raise :class:`XgapError` naming both files instead of an ``AssertionError``;
-- sub-directories that are not one of the nine tasks are ignored and listed under ``"ignored"``.
+- sub-directories that are not a target task with a scorable format (the nine, or a card added
+  since) are ignored and listed under ``"ignored"``; tasks beyond the nine come after them, by name.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -49,28 +50,31 @@ from xgap.metrics.aggregate import (
 )
 from xgap.metrics.bucc import pair_f1
 from xgap.metrics.mlqa import mlqa_scores
+from xgap.metrics.registry import get_metric
 from xgap.metrics.retrieval import retrieval_accuracy
 from xgap.metrics.squad import golds_from_squad_json, squad_scores
 from xgap.metrics.tagging import tagging_f1, token_accuracy
 
-# task -> file format in the XTREME layout (mirrors evaluate.py's READER_FUNCTION/METRIC_FUNCTION)
-TASK_FORMATS: dict[str, str] = {
-    "xnli": "label",
-    "pawsx": "label",
-    "udpos": "tags",
-    "panx": "tags",
-    "xquad": "squad",
-    "mlqa": "mlqa",
-    "tydiqa": "squad",
-    "bucc2018": "pairs",
-    "tatoeba": "index",
-}
-JSON_FORMATS = frozenset({"squad", "mlqa"})
 _FILE_RE = re.compile(r"^test-(.+)\.(tsv|json)$")
 
 
+def scorable(task: str):
+    """``(card, format)`` when ``task`` is a target task whose format has a scorer, else None.
+
+    Which tasks ``xgap score`` knows is read from the cards and the format registry (mirroring
+    XTREME's ``READER_FUNCTION``/``METRIC_FUNCTION``, which are per task there)."""
+    from xgap.cards import card_files, load_card
+    from xgap.formats.registry import format_of
+
+    if task not in card_files():
+        return None
+    card = load_card(task)
+    fmt = format_of(card)
+    return (card, fmt) if card.kind == "target" and fmt.scorer is not None else None
+
+
 def suffix_for(task: str) -> str:
-    return "json" if TASK_FORMATS[task] in JSON_FORMATS else "tsv"
+    return scorable(task)[1].suffix
 
 
 # ---------------------------------------------------------------------------- readers
@@ -174,45 +178,36 @@ def read_qa_golds(path: Path) -> dict[str, list[str]]:
 # ---------------------------------------------------------------------------- per file
 
 
-def _score_label(pred: Path, gold: Path, lang: str) -> dict:
+def score_labels(pred: Path, gold: Path, lang: str) -> dict:
     return {"accuracy": accuracy(read_labels(pred), read_labels(gold))}
 
 
-def _score_tags(pred: Path, gold: Path, lang: str) -> dict:
+def score_tags(pred: Path, gold: Path, lang: str) -> dict:
     p, g = read_tags(pred), read_tags(gold)
     return {**tagging_f1(p, g), "token_accuracy": token_accuracy(p, g)}
 
 
-def _score_squad(pred: Path, gold: Path, lang: str) -> dict:
+def score_squad(pred: Path, gold: Path, lang: str) -> dict:
     return squad_scores(read_qa_predictions(pred), read_qa_golds(gold))
 
 
-def _score_mlqa(pred: Path, gold: Path, lang: str) -> dict:
+def score_mlqa(pred: Path, gold: Path, lang: str) -> dict:
     return mlqa_scores(read_qa_predictions(pred), read_qa_golds(gold), lang)
 
 
-def _score_pairs(pred: Path, gold: Path, lang: str) -> dict:
+def score_pairs(pred: Path, gold: Path, lang: str) -> dict:
     return pair_f1(read_pairs(gold), read_pairs(pred))
 
 
-def _score_index(pred: Path, gold: Path, lang: str) -> dict:
+def score_index(pred: Path, gold: Path, lang: str) -> dict:
     return {"accuracy": retrieval_accuracy(read_indices(pred), read_indices(gold))}
-
-
-_SCORERS: dict[str, Callable[[Path, Path, str], dict]] = {
-    "label": _score_label,
-    "tags": _score_tags,
-    "squad": _score_squad,
-    "mlqa": _score_mlqa,
-    "pairs": _score_pairs,
-    "index": _score_index,
-}
 
 
 def score_file(task: str, lang: str, pred_path: Path, label_path: Path) -> dict[str, float]:
     """Metrics for one ``(task, language)`` file pair; errors name both files."""
     try:
-        return _SCORERS[TASK_FORMATS[task]](Path(pred_path), Path(label_path), lang)
+        card, fmt = scorable(task)
+        return fmt.scorer(card)(Path(pred_path), Path(label_path), lang)
     except XgapError as exc:
         msg = str(exc)
         if str(pred_path) in msg or str(label_path) in msg:
@@ -244,8 +239,9 @@ def score_directory(pred_dir, label_dir) -> dict:
         if not d.is_dir():
             raise XgapError(f"{what} directory {d} does not exist")
     present = sorted(p.name for p in pred_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
-    tasks = [t for t in XTREME_TASKS if t in present]
-    ignored = [name for name in present if name not in TASK_FORMATS]
+    known = [name for name in present if scorable(name)]
+    tasks = [t for t in XTREME_TASKS if t in known] + [t for t in known if t not in XTREME_TASKS]
+    ignored = [name for name in present if name not in known]
     if not tasks:
         raise XgapError(f"{pred_dir} holds no task directory (expected some of: {', '.join(XTREME_TASKS)})")
 
@@ -295,7 +291,7 @@ def format_score_table(result: dict) -> str:
     for task, r in result["tasks"].items():
         metrics = list(r["average"])
         primary_name = primary_metric(task, metrics)
-        label = "(EM+F1)/2" if primary_name == "em_f1" else primary_name
+        label = get_metric(primary_name).display()
         if "gap_f1" in r:
             gaps = f"EM gap {_fmt(r['gap'])}, F1 gap {_fmt(r['gap_f1'])}"
         else:

@@ -28,6 +28,8 @@ import hashlib
 import logging
 import os
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from xgap.data.examples import Answer, Bitext, ChoiceExample, MiningCorpus, QAExample, TaggedSentence, TextExample
@@ -207,37 +209,85 @@ def rows_to_examples(card, ds, lang: str, source: str, split: str, notes: list |
         return True
 
     rows = [r for r in ds if keep(r)]
-    if fmt in ("sentence-pair-classification", "single-sentence-classification"):
-        a, b, lab = fields.get("text_a", "sentence1"), fields.get("text_b"), fields.get("label", "label")
-        to_name = _label_map(card, features, lab)
-        return [
-            TextExample(id=str(r.get("id", i)), text_a=r[a], text_b=r[b] if b else None, label=to_name(r.get(lab)))
-            for i, r in enumerate(rows) if r.get(lab) not in drop
-        ]
-    if fmt == "token-classification":
-        w, t = fields.get("words", "tokens"), fields.get("tags", "tags")
-        to_name = _label_map(card, features, t)
-        return [
-            TaggedSentence(id=str(r.get("id", i)), words=tuple(r[w]),
-                           tags=tuple(to_name(x) for x in r[t]) if t in r else None)
-            for i, r in enumerate(rows)
-        ]
-    if fmt == "extractive-qa":
-        out, moved = _qa_examples(card, rows, fields, where)
-        if moved and notes is not None:
-            notes.append(f"{moved} answer span(s) re-aligned to the answer text (hub contexts are stripped)")
-        return out
-    if fmt == "bitext-retrieval":
-        s, t = fields.get("source", "source_sentence"), fields.get("target", "target_sentence")
-        return Bitext(source=[_line(r[s]) for r in rows], target=[_line(r[t]) for r in rows])
-    if fmt == "bitext-mining":
-        s, t = fields.get("source", "source_sentence"), fields.get("target", "target_sentence")
-        src = {f"{lang}-{i:06d}": _line(r[s]) for i, r in enumerate(rows)}
-        tgt = {f"en-{i:06d}": _line(r[t]) for i, r in enumerate(rows)}
-        return MiningCorpus(source=src, target=tgt, gold={(f"{lang}-{i:06d}", f"en-{i:06d}") for i in range(len(rows))})
-    if fmt == "multiple-choice":
-        return [_choice_row(card, r, i) for i, r in enumerate(rows)]
-    raise XgapError(f"task '{card.name}': no hub mapping for format '{fmt}'")
+    if fmt not in _ROW_MAPPERS:
+        raise XgapError(f"task '{card.name}': no hub mapping for format '{fmt}'")
+    return _ROW_MAPPERS[fmt](HubRows(card, rows, fields, features, lang, where, drop, notes))
+
+
+@dataclass
+class HubRows:
+    """The kept rows of one hub config/split plus what a format's mapper needs to turn them into examples."""
+
+    card: object
+    rows: list
+    fields: dict
+    features: object
+    lang: str
+    where: str
+    drop: set
+    notes: list | None
+
+
+def text_rows(h: HubRows) -> list[TextExample]:
+    a, b, lab = h.fields.get("text_a", "sentence1"), h.fields.get("text_b"), h.fields.get("label", "label")
+    to_name = _label_map(h.card, h.features, lab)
+    return [
+        TextExample(id=str(r.get("id", i)), text_a=r[a], text_b=r[b] if b else None, label=to_name(r.get(lab)))
+        for i, r in enumerate(h.rows) if r.get(lab) not in h.drop
+    ]
+
+
+def tagged_rows(h: HubRows) -> list[TaggedSentence]:
+    w, t = h.fields.get("words", "tokens"), h.fields.get("tags", "tags")
+    to_name = _label_map(h.card, h.features, t)
+    return [
+        TaggedSentence(id=str(r.get("id", i)), words=tuple(r[w]),
+                       tags=tuple(to_name(x) for x in r[t]) if t in r else None)
+        for i, r in enumerate(h.rows)
+    ]
+
+
+def qa_rows(h: HubRows) -> list[QAExample]:
+    out, moved = _qa_examples(h.card, h.rows, h.fields, h.where)
+    if moved and h.notes is not None:
+        h.notes.append(f"{moved} answer span(s) re-aligned to the answer text (hub contexts are stripped)")
+    return out
+
+
+def bitext_rows(h: HubRows) -> Bitext:
+    s, t = h.fields.get("source", "source_sentence"), h.fields.get("target", "target_sentence")
+    return Bitext(source=[_line(r[s]) for r in h.rows], target=[_line(r[t]) for r in h.rows])
+
+
+def mining_rows(h: HubRows) -> MiningCorpus:
+    s, t, lang = h.fields.get("source", "source_sentence"), h.fields.get("target", "target_sentence"), h.lang
+    src = {f"{lang}-{i:06d}": _line(r[s]) for i, r in enumerate(h.rows)}
+    tgt = {f"en-{i:06d}": _line(r[t]) for i, r in enumerate(h.rows)}
+    return MiningCorpus(source=src, target=tgt, gold={(f"{lang}-{i:06d}", f"en-{i:06d}") for i in range(len(h.rows))})
+
+
+def choice_rows(h: HubRows) -> list[ChoiceExample]:
+    return [_choice_row(h.card, r, i) for i, r in enumerate(h.rows)]
+
+
+#: Card format -> the mapper of its hub rows. The built-in formats' mappers, one line each; a format
+#: brought in later adds its own through :func:`register_row_mapper` (called by ``register_format``).
+_ROW_MAPPERS: dict[str, Callable[[HubRows], object]] = {
+    "sentence-pair-classification": text_rows,
+    "single-sentence-classification": text_rows,
+    "token-classification": tagged_rows,
+    "extractive-qa": qa_rows,
+    "bitext-retrieval": bitext_rows,
+    "bitext-mining": mining_rows,
+    "multiple-choice": choice_rows,
+}
+
+
+def register_row_mapper(fmt: str, mapper: Callable[[HubRows], object]) -> None:
+    """Map hub rows of cards of format ``fmt`` with ``mapper`` (the same mapper again is a no-op)."""
+    if _ROW_MAPPERS.get(fmt, mapper) is not mapper:
+        raise XgapError(f"format '{fmt}' already has another hub row mapper")
+    _ROW_MAPPERS[fmt] = mapper
 
 
 def _choice_row(card, r: dict, i: int) -> ChoiceExample:

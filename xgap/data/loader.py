@@ -7,15 +7,17 @@ English-only training data: asking a target task for non-English ``train`` is re
 
 from __future__ import annotations
 
-import glob
 import hashlib
+import logging
 import os
 from pathlib import Path
 
-from xgap.data import readers
 from xgap.data.examples import ExampleSet, MiningCorpus
 from xgap.data.hub import check_size, fill, load_hub_examples
+from xgap.data.layouts import layout_for
 from xgap.errors import XgapError
+
+log = logging.getLogger(__name__)
 
 
 def default_data_dir(data_dir: str | Path | None = None) -> Path | None:
@@ -44,50 +46,12 @@ def find_local_files(card, lang: str, source: str, split: str, data_dir: Path) -
     local = card.sources.get("local")
     if not local or split not in local["paths"]:
         return None
-    layout = local["layout"]
+    layout = layout_for(card)
     for template in _candidates(local["paths"][split]):
-        rel = fill(template, lang, source)
-        if layout == "tatoeba":
-            pair = [data_dir / f"{rel}.{source}", data_dir / f"{rel}.eng"]
-            if all(p.is_file() for p in pair):
-                return pair
-        elif layout == "bucc":
-            pair = [data_dir / f"{rel}.{lang}", data_dir / f"{rel}.en"]
-            if all(p.is_file() for p in pair):
-                gold = data_dir / f"{rel}.gold"
-                return pair + ([gold] if gold.is_file() else [])
-        elif any(ch in rel for ch in "*?["):
-            found = sorted((Path(p) for p in glob.glob(str(data_dir / rel))), key=lambda p: p.name)
-            if found:
-                return found
-        elif (data_dir / rel).is_file():
-            return [data_dir / rel]
+        found = layout.find(data_dir, fill(template, lang, source), lang, source)
+        if found:
+            return found
     return None
-
-
-def _read_local(card, lang: str, files: list[Path]):
-    layout = card.sources["local"]["layout"]
-    if layout == "tatoeba":
-        return readers.read_tatoeba(files[0], files[1])
-    if layout == "squad-json":
-        return [ex for f in files for ex in readers.read_squad_json(f)]
-    if layout == "conllu":
-        return readers.read_conllu(files)
-    if layout == "pawsx-tsv":
-        return [ex for f in files for ex in readers.read_pawsx_tsv(f)]
-    if layout == "xnli-tsv":
-        return [ex for f in files for ex in readers.read_xnli_tsv(f, card.label_aliases)]
-    if layout == "panx":
-        return [ex for f in files for ex in readers.read_panx(f)]
-    if layout == "ccg-tsv":
-        return [ex for f in files for ex in readers.read_ccg_tsv(f)]
-    if layout == "bucc":
-        prefix = Path(str(files[0])[: -len(f".{lang}")])
-        return readers.read_bucc(prefix, lang, "en")
-    if layout == "glue-tsv":
-        inputs = card.sources["local"].get("fields") or card.data.get("inputs", {})
-        return [ex for f in files for ex in readers.read_glue_tsv(f, inputs.get("text_a", "sentence1"), inputs.get("text_b"), inputs.get("label", "label"))]
-    raise XgapError(f"task '{card.name}': no reader for local layout '{layout}'")
 
 
 def _describe_local(card, lang, source, split, data_dir) -> str:
@@ -131,7 +95,7 @@ def load_examples(task, lang: str, split: str | None = None, data_dir=None, allo
     if root is not None:
         files = find_local_files(card, code, source, split, root)
         if files:
-            examples = _read_local(card, code, files)
+            examples = layout_for(card).read(card, code, files)
             origin = "local:" + ",".join(str(f) for f in files)
             # origin stays the plain file list (callers parse it); the caveats travel in their own field
             caveats = _local_size_caveats(card, code, split, examples, origin)
@@ -162,8 +126,6 @@ def _local_size_caveats(card, code: str, split: str, examples, origin: str) -> l
     one UD treebank of several); its records are then marked non-comparable through the caveat, while
     hub loads (where a reader defect would otherwise go unnoticed) fail on a mismatch.
     """
-    import logging
-
     from xgap.data import hub
 
     n = len(examples.gold) if isinstance(examples, MiningCorpus) else len(examples)
@@ -172,7 +134,7 @@ def _local_size_caveats(card, code: str, split: str, examples, origin: str) -> l
         return []
     if hub.SIZE_MISMATCH in hub.accepted():
         return [c for c in [check_size(card, code, split, n, origin)] if c]
-    logging.getLogger(__name__).warning(
+    log.warning(
         "xgap: task '%s' language '%s' split '%s': expected %d examples, found %d in %s (a partial local copy: records "
         "are marked non-comparable)", card.name, code, split, want, n, origin)
     return [f"local copy differs from the original distribution: expected {want} examples, found {n}"]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from xgap import scoring
+from xgap.data import hub, layouts
 from xgap.data.examples import ExampleSet
 from xgap.formats.base import EvalContext, LanguageResult, interval
+from xgap.formats.registry import Format, primary_of
 from xgap.formats.retrieval import RetrievalEvaluator, bitext_prefix, with_prefix
 
 
@@ -43,7 +46,18 @@ class MiningEvaluator(RetrievalEvaluator):
         metrics = {"f1": out["f1"], "precision": out["precision"], "recall": out["recall"]}
         pred = [list(p) for p in out["predictions"]]
         ci = interval(pair_f1_statistic(test.gold, out["predictions"]), ctx, example_set.lang)
-        return LanguageResult(metrics=metrics, primary_score=metrics["f1"], n_examples=len(test.gold),
+        return LanguageResult(metrics=metrics, primary_score=primary_of(ctx.card, metrics), n_examples=len(test.gold),
                               ci95={"f1": ci} if ci else {}, predictions=pred, gold=sorted(list(p) for p in test.gold),
                               extra_settings={"threshold": out["threshold"], "dev_f1": out["dev_f1"],
                                               "candidates_dev": len(mined["dev"]), "candidates_test": len(mined["test"])})
+
+
+FORMAT = Format(
+    name="bitext-mining",
+    layouts=(layouts.BUCC,),
+    hub_rows=hub.mining_rows,
+    evaluator=MiningEvaluator,
+    write=lambda pairs: "".join(f"{s}\t{t}\n" for s, t in pairs).encode("utf-8"),
+    gold=lambda card, es: sorted(es.examples.gold),
+    scorer=lambda card: scoring.score_pairs,
+)

@@ -13,8 +13,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from xgap import scoring
+from xgap.data import hub, layouts
 from xgap.errors import XgapError
 from xgap.formats.base import EvalContext, Evaluator, LanguageResult, interval
+from xgap.formats.registry import Format, primary_of
 
 
 def num_layers_of(ref) -> int:
@@ -105,7 +108,17 @@ class RetrievalEvaluator(Evaluator):
         hits = (np.asarray(out["predictions"]) == gold) * 100.0
         metrics = {k: out[k] for k in ("accuracy", "accuracy_xx_en", "precision_xx_en", "recall_xx_en", "f1_xx_en")}
         ci = interval(MeanStatistic(hits), ctx, example_set.lang)
-        return LanguageResult(metrics=metrics, primary_score=metrics["accuracy"], n_examples=out["n"],
+        return LanguageResult(metrics=metrics, primary_score=primary_of(ctx.card, metrics), n_examples=out["n"],
                               ci95={"accuracy": ci} if ci else {}, predictions=out["predictions"], gold=gold.tolist(),
                               per_example={"accuracy": hits.tolist()},
                               extra_settings={"predictions_xx_en": out["predictions_xx_en"]})
+
+
+FORMAT = Format(
+    name="bitext-retrieval",
+    layouts=(layouts.TATOEBA,),
+    hub_rows=hub.bitext_rows,
+    evaluator=RetrievalEvaluator,
+    gold=lambda card, es: list(range(len(es.examples))),
+    scorer=lambda card: scoring.score_index,
+)

@@ -1,8 +1,8 @@
 """Aggregation: task averages, primary scores, the transfer gap, category and XTREME scores.
 
 SPEC §5 (mirroring XTREME's ``evaluate.py``): a task's score per metric is the unweighted mean over
-its languages; its primary score is (EM + F1) / 2 for QA, F1 when the task reports F1 (tagging,
-BUCC), otherwise accuracy; category scores exist only when all their tasks are present, and the
+its languages; its primary score is the card's ``primary_metric`` resolved through
+:mod:`xgap.metrics.registry` ((EM + F1) / 2 for QA, F1 for tagging and BUCC, accuracy otherwise); category scores exist only when all their tasks are present, and the
 XTREME score only when all nine are. SPEC §1: gap = score(en) - mean(score(other languages)); for QA
 the gap is on exact match (as the XTREME paper does) and the F1 gap is reported beside it.
 """
@@ -13,16 +13,58 @@ from collections.abc import Mapping
 
 from xgap.errors import XgapError
 
-# category -> its tasks (SPEC §5; XTREME's GROUP2TASK with descriptive names)
-CATEGORIES: dict[str, tuple[str, ...]] = {
-    "classification": ("pawsx", "xnli"),
-    "structured_prediction": ("udpos", "panx"),
-    "question_answering": ("xquad", "mlqa", "tydiqa"),
-    "retrieval": ("bucc2018", "tatoeba"),
-}
-TASK_CATEGORY: dict[str, str] = {task: cat for cat, tasks in CATEGORIES.items() for task in tasks}
-XTREME_TASKS: tuple[str, ...] = tuple(TASK_CATEGORY)
-QA_TASKS: frozenset[str] = frozenset(CATEGORIES["question_answering"])
+#: The XTREME benchmark: its nine tasks in XTREME's order (``evaluate.py``'s GROUP2TASK). Which
+#: category each is in comes from its card (``category:``), its primary metric from the metric registry.
+XTREME_TASKS: tuple[str, ...] = ("pawsx", "xnli", "udpos", "panx", "xquad", "mlqa", "tydiqa", "bucc2018", "tatoeba")
+
+
+def _card(task: str):
+    """The shipped card of ``task``, or None (scores of tasks without a card use the metric-name rule)."""
+    from xgap.cards import card_files, load_card
+
+    return load_card(task) if task in card_files() else None
+
+
+def _categories() -> dict[str, tuple[str, ...]]:
+    out: dict[str, list[str]] = {}
+    for task in XTREME_TASKS:
+        out.setdefault(_card(task).category.replace(" ", "_"), []).append(task)
+    return {cat: tuple(tasks) for cat, tasks in out.items()}
+
+
+class _FromCards(Mapping):
+    """A mapping computed from the cards on first use (importing this module reads no card)."""
+
+    def __init__(self, build):
+        self._build, self._data = build, None
+
+    def _get(self) -> dict:
+        if self._data is None:
+            self._data = self._build()
+        return self._data
+
+    def __getitem__(self, key):
+        return self._get()[key]
+
+    def __iter__(self):
+        return iter(self._get())
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+    def __repr__(self) -> str:
+        return repr(self._get())
+
+
+#: category -> its tasks (SPEC §5; XTREME's GROUP2TASK with descriptive names), from the cards.
+CATEGORIES: Mapping[str, tuple[str, ...]] = _FromCards(_categories)
+TASK_CATEGORY: Mapping[str, str] = _FromCards(lambda: {task: cat for cat, tasks in CATEGORIES.items() for task in tasks})
+
+
+def __getattr__(name: str):
+    if name == "QA_TASKS":  # kept for callers: the tasks whose primary metric is derived from EM and F1
+        return frozenset(t for t in XTREME_TASKS if _card(t).primary_metric == "em_f1_mean")
+    raise AttributeError(name)
 
 
 def _mean(values) -> float:
@@ -49,10 +91,14 @@ def average_metrics(per_lang: Mapping[str, Mapping[str, float]]) -> dict[str, fl
 
 
 def primary_metric(task: str, metrics) -> str:
-    """Name of the primary metric: ``"em_f1"`` for QA, else ``"f1"`` if reported, else ``"accuracy"``."""
+    """Name of the primary metric: the card's ``primary_metric`` when ``task`` has a card; for other
+    tasks ``"em_f1_mean"`` when EM and F1 are reported (and accuracy is not), else ``"f1"``, else ``"accuracy"``."""
+    card = _card(task)
+    if card is not None:
+        return card.primary_metric
     metrics = set(metrics)
-    if task in QA_TASKS or ({"exact_match", "f1"} <= metrics and "accuracy" not in metrics):
-        return "em_f1"
+    if {"exact_match", "f1"} <= metrics and "accuracy" not in metrics:
+        return "em_f1_mean"
     if "f1" in metrics:
         return "f1"
     if "accuracy" in metrics:
@@ -62,10 +108,9 @@ def primary_metric(task: str, metrics) -> str:
 
 def primary_score(task: str, scores: Mapping[str, float]) -> float:
     """The primary score from one metric dict (a language's or the task average), as XTREME does."""
-    name = primary_metric(task, scores)
-    if name == "em_f1":
-        return (scores["exact_match"] + scores["f1"]) / 2
-    return scores[name]
+    from xgap.metrics.registry import metric_value
+
+    return metric_value(primary_metric(task, scores), scores, task)
 
 
 def gap(per_lang_scores: Mapping[str, float], en: str = "en") -> float | None:
@@ -77,17 +122,14 @@ def gap(per_lang_scores: Mapping[str, float], en: str = "en") -> float | None:
 
 
 def task_gaps(task: str, per_lang: Mapping[str, Mapping[str, float]]) -> dict[str, float | None]:
-    """``{"gap": ...}`` on the gap metric (EM for QA, else the primary), plus ``"gap_f1"`` for QA."""
+    """``{"gap": ...}`` on the primary metric's gap metric (EM for QA), plus ``"gap_f1"`` for QA."""
+    from xgap.metrics.registry import get_metric
+
     if not per_lang:
         return {"gap": None}
     first = next(iter(per_lang.values()))
-    name = primary_metric(task, first)
-    if name == "em_f1":
-        return {
-            "gap": gap({lang: s["exact_match"] for lang, s in per_lang.items()}),
-            "gap_f1": gap({lang: s["f1"] for lang, s in per_lang.items()}),
-        }
-    return {"gap": gap({lang: s[name] for lang, s in per_lang.items()})}
+    gaps = get_metric(primary_metric(task, first)).gap_metrics()
+    return {key: gap({lang: s[name] for lang, s in per_lang.items()}) for key, name in gaps.items()}
 
 
 def category_scores(task_primary: Mapping[str, float]) -> dict[str, float]:

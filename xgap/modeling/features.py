@@ -1,7 +1,9 @@
 """Tokenisation of each task format for training, and padding of training batches.
 
-Training sees inputs exactly as the zero-shot evaluators (:mod:`xgap.harness`) see them, so that a
-checkpoint is fine-tuned on the same encoding it is later scored on:
+Training sees inputs exactly as the zero-shot predictors (:mod:`xgap.modeling`) see them, so that a
+checkpoint is fine-tuned on the same encoding it is later scored on. Each format module
+(:mod:`xgap.formats`) names its entry point here (``*_features``), its collation (``collate_*``) and
+its loss units (``count_*``); nothing here dispatches on a format name:
 
 * **classification** (single sentence or pair): the evaluator's own encoder
   (:func:`xgap.modeling.classify.encode_texts`: ``truncation="longest_first"`` for pairs); label = index
@@ -30,26 +32,6 @@ from dataclasses import dataclass, field
 from xgap.errors import XgapError
 
 IGNORE_INDEX = -100
-
-#: Task format -> the ``transformers`` auto class of its head.
-AUTO_CLASSES = {
-    "sentence-pair-classification": "AutoModelForSequenceClassification",
-    "single-sentence-classification": "AutoModelForSequenceClassification",
-    "token-classification": "AutoModelForTokenClassification",
-    "extractive-qa": "AutoModelForQuestionAnswering",
-    "multiple-choice": "AutoModelForMultipleChoice",
-}
-
-CLASSIFICATION = ("sentence-pair-classification", "single-sentence-classification")
-
-
-def check_trainable(card) -> None:
-    if card.format not in AUTO_CLASSES:
-        raise XgapError(
-            f"task '{card.name}' ({card.format}) has no training phase: retrieval tasks use the encoder's hidden "
-            f"states directly - fix: train on one of the formats {', '.join(sorted(set(AUTO_CLASSES)))}"
-        )
-
 
 @dataclass
 class TrainFeatures:
@@ -238,24 +220,23 @@ def _encode_choice(tokenizer, examples, num_choices, max_length, task) -> TrainF
     return TrainFeatures("multiple-choice", feats, lengths, len(kept), skipped)
 
 
-# ----------------------------------------------------------------------------- entry point
-def encode_for_training(card, tokenizer, examples, labels: Sequence[str] | None, max_length: int | None = None) -> TrainFeatures:
-    """Tokenise ``examples`` of ``card``'s format into training features."""
-    check_trainable(card)
-    protocol = card.protocol
-    if max_length:
-        protocol["max_length"] = int(max_length)
-    ml = int(protocol.get("max_length", 256))
-    fmt = card.format
-    if fmt in CLASSIFICATION:
-        return _encode_classification(tokenizer, list(examples), labels, card.label_aliases, ml, card.name)
-    if fmt == "token-classification":
-        return _encode_tagging(tokenizer, list(examples), labels, ml, card.name)
-    if fmt == "extractive-qa":
-        return _encode_qa(tokenizer, list(examples), protocol, card.name)
-    if fmt == "multiple-choice":
-        return _encode_choice(tokenizer, list(examples), card.data.get("num_choices"), ml, card.name)
-    raise XgapError(f"task '{card.name}': no training encoder for format '{fmt}'")  # pragma: no cover
+# ----------------------------------------------------------------------------- per-format entry points
+# One per format, all ``(card, tokenizer, examples, labels, protocol) -> TrainFeatures``: the format
+# modules (:mod:`xgap.formats`) declare which one they train with.
+def classification_features(card, tokenizer, examples, labels, protocol) -> TrainFeatures:
+    return _encode_classification(tokenizer, list(examples), labels, card.label_aliases, int(protocol.get("max_length", 256)), card.name)
+
+
+def tagging_features(card, tokenizer, examples, labels, protocol) -> TrainFeatures:
+    return _encode_tagging(tokenizer, list(examples), labels, int(protocol.get("max_length", 256)), card.name)
+
+
+def qa_features(card, tokenizer, examples, labels, protocol) -> TrainFeatures:
+    return _encode_qa(tokenizer, list(examples), protocol, card.name)
+
+
+def choice_features(card, tokenizer, examples, labels, protocol) -> TrainFeatures:
+    return _encode_choice(tokenizer, list(examples), card.data.get("num_choices"), int(protocol.get("max_length", 256)), card.name)
 
 
 # ----------------------------------------------------------------------------- batches
@@ -273,44 +254,95 @@ def _pad(rows: list[list[int]], value: int, width: int, side: str):
     return out
 
 
-def collate(fmt: str, features: Sequence[dict], pad_token_id: int, padding_side: str = "right") -> dict:
-    """Pad a micro-batch to its longest member; return the model's keyword arguments as tensors."""
-    import torch
-
-    if fmt == "multiple-choice":
-        c = len(features[0]["input_ids"])
-        width = max(len(x) for f in features for x in f["input_ids"])
-        out = {}
-        for k in ("input_ids", "token_type_ids"):
-            if k in features[0]:
-                rows = [x for f in features for x in f[k]]
-                out[k] = _pad(rows, pad_token_id if k == "input_ids" else 0, width, padding_side).view(len(features), c, width)
-        rows = [[1] * len(x) for f in features for x in f["input_ids"]]
-        out["attention_mask"] = _pad(rows, 0, width, padding_side).view(len(features), c, width)
-        out["labels"] = torch.tensor([f["labels"] for f in features], dtype=torch.long)
-        return out
+def _inputs(features: Sequence[dict], pad_token_id: int, padding_side: str) -> tuple[dict, int]:
     width = max(len(f["input_ids"]) for f in features)
     out = {"input_ids": _pad([f["input_ids"] for f in features], pad_token_id, width, padding_side)}
     if "token_type_ids" in features[0]:
         out["token_type_ids"] = _pad([f["token_type_ids"] for f in features], 0, width, padding_side)
     out["attention_mask"] = _pad([[1] * len(f["input_ids"]) for f in features], 0, width, padding_side)
-    if fmt == "token-classification":
-        out["labels"] = _pad([f["labels"] for f in features], IGNORE_INDEX, width, padding_side)
-    elif fmt == "extractive-qa":
-        shift = [width - len(f["input_ids"]) if padding_side == "left" else 0 for f in features]
-        out["start_positions"] = torch.tensor([f["start_positions"] + s for f, s in zip(features, shift)], dtype=torch.long)
-        out["end_positions"] = torch.tensor([f["end_positions"] + s for f, s in zip(features, shift)], dtype=torch.long)
-    else:
-        out["labels"] = torch.tensor([f["labels"] for f in features], dtype=torch.long)
+    return out, width
+
+
+def collate_labels(features: Sequence[dict], pad_token_id: int, padding_side: str = "right") -> dict:
+    """Pad a micro-batch of sequence-classification features; return the model's keyword arguments as tensors."""
+    import torch
+
+    out, _ = _inputs(features, pad_token_id, padding_side)
+    out["labels"] = torch.tensor([f["labels"] for f in features], dtype=torch.long)
     return out
 
 
-def loss_units(fmt: str, features: Sequence[dict]) -> int:
-    """What the model's mean loss averages over: labelled tokens for tagging, else examples.
+def collate_tags(features: Sequence[dict], pad_token_id: int, padding_side: str = "right") -> dict:
+    """Token classification: labels padded with ``IGNORE_INDEX``."""
+    out, width = _inputs(features, pad_token_id, padding_side)
+    out["labels"] = _pad([f["labels"] for f in features], IGNORE_INDEX, width, padding_side)
+    return out
+
+
+def collate_spans(features: Sequence[dict], pad_token_id: int, padding_side: str = "right") -> dict:
+    """Extractive QA: start/end positions, shifted by the padding when it is on the left."""
+    import torch
+
+    out, width = _inputs(features, pad_token_id, padding_side)
+    shift = [width - len(f["input_ids"]) if padding_side == "left" else 0 for f in features]
+    out["start_positions"] = torch.tensor([f["start_positions"] + s for f, s in zip(features, shift)], dtype=torch.long)
+    out["end_positions"] = torch.tensor([f["end_positions"] + s for f, s in zip(features, shift)], dtype=torch.long)
+    return out
+
+
+def collate_choices(features: Sequence[dict], pad_token_id: int, padding_side: str = "right") -> dict:
+    """Multiple choice: every choice of every example padded to the widest one, shaped (batch, choices, width)."""
+    import torch
+
+    c = len(features[0]["input_ids"])
+    width = max(len(x) for f in features for x in f["input_ids"])
+    out = {}
+    for k in ("input_ids", "token_type_ids"):
+        if k in features[0]:
+            rows = [x for f in features for x in f[k]]
+            out[k] = _pad(rows, pad_token_id if k == "input_ids" else 0, width, padding_side).view(len(features), c, width)
+    rows = [[1] * len(x) for f in features for x in f["input_ids"]]
+    out["attention_mask"] = _pad(rows, 0, width, padding_side).view(len(features), c, width)
+    out["labels"] = torch.tensor([f["labels"] for f in features], dtype=torch.long)
+    return out
+
+
+def count_examples(features: Sequence[dict]) -> int:
+    """Loss units of formats whose loss is a mean over examples (or QA windows)."""
+    return len(features)
+
+
+def count_labelled_tokens(features: Sequence[dict]) -> int:
+    """Loss units of token classification: the tokens that carry a label.
 
     Micro-batch losses are weighted by their share of these units, so a batch split for gradient
     accumulation has the same gradient as the whole batch at once.
     """
-    if fmt == "token-classification":
-        return sum(sum(1 for x in f["labels"] if x != IGNORE_INDEX) for f in features)
-    return len(features)
+    return sum(sum(1 for x in f["labels"] if x != IGNORE_INDEX) for f in features)
+
+
+# ----------------------------------------------------------------------------- losses
+#: What :func:`qa_loss` needs out of the collated inputs (they are not model arguments).
+SPAN_TARGETS = ("start_positions", "end_positions")
+
+
+def qa_loss(start_logits, end_logits, attention_mask, starts, ends):
+    """Mean of start and end cross-entropy over each window's **real** tokens.
+
+    Hugging Face's QA heads take the softmax over every position, padding included, so their loss
+    depends on how wide a batch was padded; ``run_qa.py`` avoids that by padding every window to
+    ``max_length``. xgap pads each batch only to its longest window, so padding positions are
+    masked out here -- the same positions the evaluator ranks (:mod:`xgap.modeling.qa`).
+    """
+    import torch
+
+    mask = attention_mask.bool()
+    s = start_logits.float().masked_fill(~mask, -1e4)
+    e = end_logits.float().masked_fill(~mask, -1e4)
+    ce = torch.nn.functional.cross_entropy
+    return (ce(s, starts) + ce(e, ends)) / 2
+
+
+def span_loss(outputs, inputs: dict, targets: dict):
+    """:func:`qa_loss` of a QA model's outputs (the loss of the extractive-QA format)."""
+    return qa_loss(outputs.start_logits, outputs.end_logits, inputs["attention_mask"], targets["start_positions"], targets["end_positions"])

@@ -26,20 +26,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from xgap.errors import XgapError
-from xgap.modeling.features import AUTO_CLASSES, CLASSIFICATION
+
+#: ``transformers`` auto classes whose head predicts one of the card's labels (per sequence / per token).
+LABELLED_HEADS = ("AutoModelForSequenceClassification", "AutoModelForTokenClassification")
 
 
 @dataclass
 class TaskHead:
     name: str
     format: str
+    auto_class: str  # the transformers AutoModelFor* class (the format's, see xgap.formats)
     labels: list[str] | None
     model: object  # transformers AutoModelFor* whose base model is the shared encoder
     expected_keys: list[str] = field(default_factory=list)
-
-    @property
-    def auto_class(self) -> str:
-        return AUTO_CLASSES[self.format]
 
     @property
     def prefix(self) -> str:
@@ -54,16 +53,16 @@ class TaskHead:
         return [(n, q) for n, q in self.model.named_parameters() if not n.startswith(p)]
 
 
-def task_config(base_config, fmt: str, labels: Sequence[str] | None):
-    """A copy of the encoder's config set up for a head of ``fmt`` with ``labels`` (in card order)."""
+def task_config(base_config, fmt: str, auto_class: str, labels: Sequence[str] | None):
+    """A copy of the encoder's config set up for an ``auto_class`` head of ``fmt`` with ``labels`` (in card order)."""
     cfg = base_config.__class__.from_dict(base_config.to_dict())
-    if fmt in CLASSIFICATION or fmt == "token-classification":
+    if auto_class in LABELLED_HEADS:
         if not labels:
             raise XgapError(f"a {fmt} head needs a label list")
         cfg.num_labels = len(labels)
         cfg.id2label = {i: str(l) for i, l in enumerate(labels)}
         cfg.label2id = {str(l): i for i, l in enumerate(labels)}
-        cfg.problem_type = "single_label_classification" if fmt in CLASSIFICATION else None
+        cfg.problem_type = "single_label_classification" if auto_class == "AutoModelForSequenceClassification" else None
     else:
         cfg.num_labels = 2
         cfg.id2label = {0: "LABEL_0", 1: "LABEL_1"}
@@ -83,16 +82,19 @@ def load_encoder(ref):
     return enc
 
 
-def build_head(encoder, name: str, fmt: str, labels: Sequence[str] | None, seed: int) -> TaskHead:
-    """A fresh ``AutoModelFor<fmt>`` head on ``encoder`` (weights initialised from ``seed``)."""
+def new_head(encoder, name: str, fmt: str, auto_class: str, labels: Sequence[str] | None, seed: int) -> TaskHead:
+    """A fresh ``auto_class`` head of format ``fmt`` on ``encoder`` (weights initialised from ``seed``).
+
+    The format's auto class comes from its :class:`xgap.formats.registry.Format`
+    (``xgap.training.tasks.build_head`` looks it up)."""
     import torch
     import transformers
 
     from xgap.modeling.models import quiet_transformers
 
     quiet_transformers()
-    cls = getattr(transformers, AUTO_CLASSES[fmt])
-    cfg = task_config(encoder.config, fmt, labels)
+    cls = getattr(transformers, auto_class)
+    cfg = task_config(encoder.config, fmt, auto_class, labels)
     torch.manual_seed(seed)
     try:
         model = cls.from_config(cfg)
@@ -112,7 +114,8 @@ def build_head(encoder, name: str, fmt: str, labels: Sequence[str] | None, seed:
         encoder.pooler = fresh_pooler
     setattr(model, prefix, encoder)
     model.train()
-    return TaskHead(name=name, format=fmt, labels=list(labels) if labels else None, model=model, expected_keys=expected)
+    return TaskHead(name=name, format=fmt, auto_class=auto_class, labels=list(labels) if labels else None, model=model,
+                    expected_keys=expected)
 
 
 # ----------------------------------------------------------------------------- whole-state (de)serialisation
@@ -192,7 +195,7 @@ def load_task_model(encoder_dir: str | Path, head_file: str | Path):
         meta = fh.metadata() or {}
         state = {k: fh.get_tensor(k) for k in fh.keys()}
     encoder = load_encoder(ModelRef(str(encoder_dir)))
-    head = build_head(encoder, meta.get("task", "task"), meta["format"], json.loads(meta.get("labels", "null")), seed=0)
+    head = new_head(encoder, meta.get("task", "task"), meta["format"], meta["auto_class"], json.loads(meta.get("labels", "null")), seed=0)
     missing, unexpected = head.model.load_state_dict(state, strict=False)
     missing = [m for m in missing if not m.startswith(head.prefix + ".")]
     if missing or unexpected:

@@ -313,17 +313,9 @@ def _task_data(kind: str, card, opts: dict):
 
 
 def _labels(card, train_examples) -> list[str]:
-    if card.labels:
-        return list(card.labels)
-    if card.format == "token-classification":  # e.g. CCG: labels_from the training file
-        labels = sorted({str(t) for s in train_examples if s.tags for t in s.tags})
-    elif card.format.endswith("classification"):
-        labels = sorted({str(e.label) for e in train_examples if e.label is not None})
-    else:
-        return []
-    if not labels:
-        raise XgapError(f"task '{card.name}': the training data has no labels to build a label set from")
-    return labels
+    from xgap.training.tasks import label_set
+
+    return label_set(card, train_examples)
 
 
 def _recipe(cards, opts: dict) -> tuple[dict, dict, dict, list]:
@@ -406,14 +398,15 @@ def _interrupted_key(out: Path) -> str | None:
 
 def _train(kind: str, model: str, names: list[str], output, opts: dict) -> TrainResult:
     from xgap.cards import load_card
-    from xgap.modeling.features import check_trainable, encode_for_training
+    from xgap.formats.registry import trainable_format
     from xgap.modeling.forward import check_dtype
-    from xgap.modeling.heads import build_head, load_encoder, save_encoder, save_head, save_task_model
+    from xgap.modeling.heads import load_encoder, save_encoder, save_head, save_task_model
     from xgap.modeling.models import ModelRef, load_tokenizer, parameter_counts, weights_hash
     from xgap.provenance import base_provenance, device_description, now_iso
     from xgap.store import atomic_write_json, input_key
     from xgap.training import multitask
     from xgap.training.loop import LoopConfig, TaskRun, Trainer
+    from xgap.training.tasks import build_head, encode_for_training
 
     started, t0 = now_iso(), time.perf_counter()
     check_dtype(opts.get("dtype") or "float32")
@@ -425,7 +418,7 @@ def _train(kind: str, model: str, names: list[str], output, opts: dict) -> Train
 
     cards = [load_card(n) for n in names]
     for c in cards:
-        check_trainable(c)
+        trainable_format(c)
         if kind == "intermediate" and c.kind != "intermediate":
             raise XgapError(f"task '{c.name}' is a target task - fix: fine-tune it with `xgap train target --task {c.name}`")
         if kind == "target" and c.kind != "target":

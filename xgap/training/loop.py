@@ -49,7 +49,8 @@ from pathlib import Path
 import numpy as np
 
 from xgap.errors import XgapError
-from xgap.modeling.features import CLASSIFICATION, collate, loss_units
+from xgap.formats.registry import get_format
+from xgap.modeling.features import qa_loss  # noqa: F401 - kept importable here (the loss moved to modeling)
 from xgap.modeling.heads import TaskHead, full_state, load_full_state, save_safetensors
 from xgap.training import multitask
 
@@ -189,21 +190,9 @@ def lr_lambda(schedule: str, warmup: int, total: int):
     return f
 
 
-def qa_loss(start_logits, end_logits, attention_mask, starts, ends):
-    """Mean of start and end cross-entropy over each window's **real** tokens.
-
-    Hugging Face's QA heads take the softmax over every position, padding included, so their loss
-    depends on how wide a batch was padded; ``run_qa.py`` avoids that by padding every window to
-    ``max_length``. xgap pads each batch only to its longest window, so padding positions are
-    masked out here -- the same positions the evaluator ranks (:mod:`xgap.modeling.qa`).
-    """
-    import torch
-
-    mask = attention_mask.bool()
-    s = start_logits.float().masked_fill(~mask, -1e4)
-    e = end_logits.float().masked_fill(~mask, -1e4)
-    ce = torch.nn.functional.cross_entropy
-    return (ce(s, starts) + ce(e, ends)) / 2
+def loss_units(fmt: str, features: Sequence[dict]) -> int:
+    """What format ``fmt``'s mean loss averages over (its ``Format.loss_units``): labelled tokens for tagging, else examples."""
+    return get_format(fmt).loss_units(features)
 
 
 def micro_batches(feats: Sequence[dict], micro_batch_size: int | None, micro_batch_tokens: int | None) -> list[list[dict]]:
@@ -248,6 +237,7 @@ def backward_batch(model, fmt: str, feats: Sequence[dict], micro_batch_size: int
     """
     import torch
 
+    spec = get_format(fmt)
     units = loss_units(fmt, feats)
     if units == 0:
         return None
@@ -257,15 +247,11 @@ def backward_batch(model, fmt: str, feats: Sequence[dict], micro_batch_size: int
         u = loss_units(fmt, mb)
         if u == 0:
             continue
-        inputs = {k: v.to(device) for k, v in collate(fmt, mb, pad_token_id, padding_side).items()}
-        if fmt == "extractive-qa":
-            starts, ends = inputs.pop("start_positions"), inputs.pop("end_positions")
+        inputs = {k: v.to(device) for k, v in spec.collate(mb, pad_token_id, padding_side).items()}
+        targets = {k: inputs.pop(k) for k in spec.loss_targets}
         with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=dtype == "bfloat16"):
             out = model(**inputs)
-        if fmt == "extractive-qa":
-            loss = qa_loss(out.start_logits, out.end_logits, inputs["attention_mask"], starts, ends)
-        else:
-            loss = out.loss
+        loss = spec.loss(out, inputs, targets) if spec.loss else out.loss
         loss = loss.float() * (u / (norm if norm else units))
         loss.backward()
         total += float(loss.detach())
@@ -319,8 +305,7 @@ class Trainer:
             return None
         if self.cfg.loss_weighting != "per-token":
             raise XgapError(f"loss_weighting must be one of {', '.join(multitask.LOSS_WEIGHTINGS)}, not {self.cfg.loss_weighting!r}")
-        fmt = "classification" if task.head.format in CLASSIFICATION else task.head.format
-        return multitask.unit_norm([loss_units(fmt, [f]) for f in task.features], task.batch_size)
+        return multitask.unit_norm([loss_units(task.head.format, [f]) for f in task.features], task.batch_size)
 
     # -------------------------------------------------------------- model pieces
     def _parameters(self) -> list:
@@ -495,8 +480,7 @@ class Trainer:
                 epoch, j = divmod(int(uses[step]), nbatches[ti])
                 batch = self._batches(ti, epoch)[j]
                 feats = [task.features[i] for i in batch]
-                fmt = "classification" if task.head.format in CLASSIFICATION else task.head.format
-                step_loss = backward_batch(task.head.model, fmt, feats, c.micro_batch_size, pad, side, device, c.dtype, norms[ti],
+                step_loss = backward_batch(task.head.model, task.head.format, feats, c.micro_batch_size, pad, side, device, c.dtype, norms[ti],
                                            c.micro_batch_tokens)
                 if step_loss is not None:
                     if c.max_grad_norm:

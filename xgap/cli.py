@@ -19,8 +19,6 @@ import sys
 
 from xgap import __version__
 
-log = logging.getLogger("xgap")
-
 #: Every module that contributes subcommands through ``register(subparsers)``, in ``xgap --help``
 #: order. Each must import only the standard library at module level (keeps --help fast).
 COMMANDS: list[str] = [

@@ -41,7 +41,8 @@ def main(argv=None) -> int:
     import torch
 
     from xgap.grid import load_experiment, plan_grid, run_grid
-    from xgap.grid.summary import gain_rows, markdown, summarize_store
+    from xgap.grid.summary import gain_rows, summarize_store
+    from xgap.leaderboard.grid_report import markdown
     from xgap.leaderboard.grids import grid_file
     from xgap.leaderboard.render import build_site
     from xgap.training.lineage import read_lineage

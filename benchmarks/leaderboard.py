@@ -81,11 +81,13 @@ def main(argv=None) -> int:
     ap.add_argument("--stages", action="store_true", help="also time read / table / pages / plots separately, in one process")
     args = ap.parse_args(argv)
 
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # test-only helpers: tests/helpers/
+    from helpers.synthetic import synthetic_store
+
     from xgap.leaderboard.model import build_leaderboard, target_tasks
     from xgap.leaderboard.plots import scaling_figures
     from xgap.leaderboard.records import read_store, read_submission
     from xgap.leaderboard.render import build_site, write_site
-    from xgap.leaderboard.synthetic import synthetic_store
     from xgap.store import ResultStore
 
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="xgap-bench-"))

@@ -31,12 +31,14 @@ def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import ray
 
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # test-only helpers: tests/helpers/
+    from helpers.tiny import build_tiny_checkpoint
+
     from xgap.harness.executors import LocalExecutor
     from xgap.harness.ray_executor import RayExecutor
     from xgap.harness.runner import RunPlan, TaskPlan, plan_jobs, run_plans
     from xgap.modeling.models import ModelRef
     from xgap.store import ResultStore
-    from xgap.tiny import build_tiny_checkpoint
 
     data = Path(args.data_dir)
     tmp = Path(tempfile.mkdtemp(prefix="xgap-ray-bench-"))

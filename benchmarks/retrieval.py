@@ -290,6 +290,7 @@ def synthetic_bucc(n: int, dim: int = 384, gold_fraction: float = 0.1, seed: int
 
 
 def bench_mining(args, out):
+    from xgap.metrics.bucc import optimize_threshold
     from xgap.modeling import mining
 
     n = args.mining_size
@@ -301,7 +302,7 @@ def bench_mining(args, out):
     total = time.perf_counter() - t
     s = cands.stats["seconds"]
     knn = s["knn_fwd"] + s["knn_bwd"]
-    th, f1 = mining.optimize_threshold(cands, gold)
+    th, f1 = optimize_threshold(cands, gold)
     res = {"n": n, "total_s": total, "knn_s": knn, "ratio": total / knn, "breakdown_s": s,
            "candidates": len(cands), "threshold": th, "f1_on_own_gold": f1}
     print(f"mining total {total:.1f}s; the two FAISS k-NN searches {knn:.1f}s "
@@ -314,7 +315,7 @@ def bench_mining(args, out):
         t_h = time.perf_counter()
         approx = mining.mine_candidates(src, tgt, x, y, k=4, index="hnsw")
         res["hnsw_total_s"] = time.perf_counter() - t_h
-        th_h, f1_h = mining.optimize_threshold(approx, gold)
+        th_h, f1_h = optimize_threshold(approx, gold)
         res["hnsw_f1_on_own_gold"] = f1_h
         print(f"hnsw (M 32, efSearch 128): recall@4 {rec:.3f} on 2000 queries; mining {res['hnsw_total_s']:.1f}s, F1 {f1_h:.1f}")
     out["mining"] = res

@@ -1,6 +1,6 @@
 """Tiny models and test doubles for the evaluator tests (imported by test modules; not a conftest).
 
-Real checkpoints are built once per process with :func:`xgap.tiny.build_tiny_checkpoint` into a
+Real checkpoints are built once per process with :func:`helpers.tiny.build_tiny_checkpoint` into a
 temporary folder and loaded through the same ``AutoModel*``/``AutoTokenizer`` paths a submission
 uses. The "echo" doubles compute logits from the input ids, so a test knows exactly which token
 position any prediction came from.
@@ -70,7 +70,7 @@ def random_sentence(rng: random.Random, n_words: int) -> list[str]:
 
 @functools.cache
 def checkpoint(head: str, labels: tuple[str, ...] | None = None, seed: int = 0) -> Path:
-    from xgap.tiny import build_tiny_checkpoint
+    from helpers.tiny import build_tiny_checkpoint
 
     name = f"{head}-{seed}-{len(labels or ())}"
     return build_tiny_checkpoint(
@@ -84,8 +84,9 @@ def load(head: str, labels: tuple[str, ...] | None = None, seed: int = 0, spread
     ``spread``: weight matrices are re-drawn with this standard deviation (BERT's 0.02 makes a
     tiny random head predict the same class for every input, which would make tests vacuous).
     """
+    from helpers.tiny import HEADS
+
     from xgap.modeling.models import ModelRef, load_model, load_tokenizer
-    from xgap.tiny import HEADS
 
     path = checkpoint(head, labels, seed)
     ref = ModelRef(str(path))

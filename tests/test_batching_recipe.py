@@ -150,7 +150,7 @@ def test_bad_batching_value_is_refused(capsys):
 
 @pytest.fixture(scope="module")
 def encoder(tmp_path_factory) -> Path:
-    from xgap.tiny import build_tiny_checkpoint
+    from helpers.tiny import build_tiny_checkpoint
 
     return build_tiny_checkpoint(tmp_path_factory.mktemp("enc") / "tiny-encoder", synth.all_texts(), head="encoder", vocab_size=400)
 

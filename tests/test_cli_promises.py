@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def _store(root: Path) -> None:
-    from xgap.leaderboard.synthetic import evaluated_record, manifest_doc, write_json
+    from helpers.synthetic import evaluated_record, manifest_doc, write_json
 
     write_json(root / "tiny" / "manifest.json", manifest_doc("tiny", "Tiny", "none", 1_000_000))
     for lang in ("en", "de"):

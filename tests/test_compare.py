@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers.synthetic import evaluated_record
 
 from xgap.cli import main
 from xgap.compare import compare, gate, markdown
-from xgap.leaderboard.synthetic import evaluated_record
 from xgap.store import ResultStore
 
 N = 2000

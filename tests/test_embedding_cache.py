@@ -9,12 +9,12 @@ import random
 
 import numpy as np
 import pytest
+from helpers.tiny import build_tiny_checkpoint
 
 from xgap.modeling import embedding_cache as ec
 from xgap.modeling.embedding_cache import EmbeddingCache, default_cache_dir, group_id
 from xgap.modeling.encoder import SentenceEncoder
 from xgap.modeling.models import ModelRef
-from xgap.tiny import build_tiny_checkpoint
 
 KEY = {"weights_hash": "abc", "layer": 8, "pooling": "mean", "max_length": 512, "dtype": "float32"}
 

@@ -8,12 +8,12 @@ import random
 import numpy as np
 import pytest
 import torch
+from helpers.tiny import build_tiny_checkpoint
 
 from xgap.errors import XgapError
 from xgap.modeling import encoder as encoder_mod
 from xgap.modeling.encoder import SentenceEncoder, default_layer, pool_hidden, split_for_padding
 from xgap.modeling.models import ModelRef, load_model, load_tokenizer
-from xgap.tiny import build_tiny_checkpoint
 
 WORDS = ("the cat dog sat on a mat under big small red blue tree house car runs jumps quickly "
          "slowly over river mountain sky bird fish green yellow old new").split()

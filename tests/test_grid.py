@@ -138,7 +138,7 @@ def _conllu(path: Path, n: int, seed: int) -> None:
 
 @pytest.fixture()
 def tiny_grid(tmp_path):
-    from xgap.tiny import build_tiny_checkpoint
+    from helpers.tiny import build_tiny_checkpoint
 
     data = tmp_path / "data"
     shutil.copytree(synth.LOCAL / "ccg", data / "ccg")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from helpers.synthetic import evaluated_record, manifest_doc, write_json
 
-from xgap.grid.summary import gain_rows, markdown, summarize_store, summarize_submissions, t95
+from xgap.grid.summary import gain_rows, summarize_store, summarize_submissions, t95
+from xgap.leaderboard.grid_report import markdown
 from xgap.leaderboard.records import read_store
-from xgap.leaderboard.synthetic import evaluated_record, manifest_doc, write_json
 from xgap.store import ResultStore
 
 L2, L4 = 7_500_000, 15_000_000

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pytest
 from _tiny_models import checkpoint
+from helpers.synthetic import evaluated_record
 
 from xgap.cli import main
 from xgap.errors import XgapError
 from xgap.leaderboard.records import read_submission
-from xgap.leaderboard.synthetic import evaluated_record
 from xgap.store import ResultStore, safe_identifier, sidecar_problem
 
 REPO = Path(__file__).resolve().parents[1]

@@ -26,7 +26,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("harness", ("xgap.harness", "xgap.submit")),
     ("experiments", ("xgap.grid", "xgap.compare", "xgap.reported")),
     ("site", ("xgap.leaderboard",)),
-    ("commands", ("xgap.cli", "xgap.__main__", "xgap.demo", "xgap.training.commands", "xgap.grid.commands",
+    ("commands", ("xgap.cli", "xgap.__main__", "xgap.commands", "xgap.demo", "xgap.training.commands", "xgap.grid.commands",
                   "xgap.leaderboard.commands")),
 ]
 

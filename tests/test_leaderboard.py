@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from helpers.synthetic import evaluated_record, manifest_doc, write_json
 
 from xgap.errors import XgapError
 from xgap.leaderboard.model import build_leaderboard, target_tasks
 from xgap.leaderboard.records import read_store
 from xgap.leaderboard.render import overview_rows, table_records
-from xgap.leaderboard.synthetic import evaluated_record, manifest_doc, write_json
 
 TASKS = {t.name: t for t in target_tasks()}
 

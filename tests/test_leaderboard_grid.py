@@ -8,9 +8,9 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
+from helpers.synthetic import evaluated_record, manifest_doc, write_json
 
 from xgap.leaderboard.render import build_site
-from xgap.leaderboard.synthetic import evaluated_record, manifest_doc, write_json
 
 EVIL = '<script>alert(1)</script> "$x$'
 

@@ -9,12 +9,12 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers.synthetic import synthetic_store
 
 from xgap.leaderboard import records, render
 from xgap.leaderboard.model import build_leaderboard
 from xgap.leaderboard.records import read_store
 from xgap.leaderboard.render import build_site, write_site
-from xgap.leaderboard.synthetic import synthetic_store
 
 BOOKKEEPING = {render.CACHE_NAME, render.INDEX_NAME}
 

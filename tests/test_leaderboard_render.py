@@ -12,12 +12,12 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pytest
+from helpers.synthetic import evaluated_record, manifest_doc, write_json
 
 from xgap.cli import main
 from xgap.errors import XgapError
 from xgap.leaderboard.model import target_tasks
 from xgap.leaderboard.render import build_site
-from xgap.leaderboard.synthetic import evaluated_record, manifest_doc, write_json
 
 REPO = Path(__file__).resolve().parents[1]
 EVIL = '<script>alert(1)</script> "onerror=alert(2) \'x'
@@ -175,7 +175,8 @@ def _chromium(args, tmp_path, timeout=120):
 @pytest.fixture(scope="module")
 def browser_site(tmp_path_factory) -> tuple:
     """Published baselines (the shared reference file when present) beside six evaluated synthetic models."""
-    from xgap.leaderboard.synthetic import synthetic_store
+    from helpers.synthetic import synthetic_store
+
     from xgap.reported import import_reported
 
     root = tmp_path_factory.mktemp("browser")

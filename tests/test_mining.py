@@ -6,19 +6,16 @@ import numpy as np
 import pytest
 
 from xgap.errors import XgapError
-from xgap.metrics.bucc import pair_f1
+from xgap.metrics.bucc import apply_threshold, evaluate_bucc, optimize_threshold, pair_f1
 from xgap.modeling import mining
 from xgap.modeling.mining import (
     Candidates,
-    apply_threshold,
-    evaluate_bucc,
     greedy_one_to_one,
     knn_recall,
     knn_search,
     margin_candidate_scores,
     mine_candidates,
     mine_sentence_pairs,
-    optimize_threshold,
     sentence_to_id,
     unique_sentences,
 )

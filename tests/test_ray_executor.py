@@ -11,11 +11,12 @@ import pytest
 
 ray = pytest.importorskip("ray", reason="Ray not installed (pip install 'xgap[ray]')")
 
+from helpers.tiny import build_tiny_checkpoint  # noqa: E402
+
 from xgap.harness.executors import LocalExecutor  # noqa: E402
 from xgap.harness.ray_executor import RayExecutor  # noqa: E402
 from xgap.harness.runner import RunPlan, TaskPlan, run_plans  # noqa: E402
 from xgap.modeling.models import ModelRef  # noqa: E402
-from xgap.tiny import build_tiny_checkpoint  # noqa: E402
 
 pytestmark = pytest.mark.slow
 

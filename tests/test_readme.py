@@ -66,9 +66,9 @@ def _skip_reason(cmd: list[str]) -> str | None:
 @pytest.mark.slow
 def test_every_readme_command_runs(tmp_path, data_dir, minilm_dir, monkeypatch, capsys):
     from _tiny_models import corpus, one_thread
+    from helpers.tiny import build_tiny_checkpoint
 
     from xgap.cli import main
-    from xgap.tiny import build_tiny_checkpoint
 
     work = tmp_path / "checkout"
     work.mkdir()

@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+from helpers.synthetic import evaluated_record
 
 from xgap.cli import main
 from xgap.errors import XgapError
 from xgap.leaderboard.model import build_leaderboard
 from xgap.leaderboard.records import read_store
-from xgap.leaderboard.synthetic import evaluated_record
 from xgap.reported import import_reported
 from xgap.store import ResultStore
 

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from xgap.data.pseudo_bucc import build_pseudo_bucc, read_tatoeba_pairs
+from xgap.metrics.bucc import evaluate_bucc
 from xgap.modeling import mining
 from xgap.modeling.embedding_cache import EmbeddingCache
 from xgap.modeling.encoder import SentenceEncoder
@@ -97,6 +98,6 @@ def test_pseudo_bucc_mines_with_dev_threshold(encoder, results):
         cands[split] = mining.mine_candidates(corpus.source, corpus.target, x, y)
     # the Tatoeba sentences encoded above come from the cache
     assert encoder.stats["cache_hits"] - before >= 0.9 * sum(2 * len(c.gold) for c in corpora.values())
-    r = mining.evaluate_bucc(cands["dev"], corpora["dev"].gold, cands["test"], corpora["test"].gold)
+    r = evaluate_bucc(cands["dev"], corpora["dev"].gold, cands["test"], corpora["test"].gold)
     assert r["dev_f1"] > 0 and r["threshold"] > 0
     assert r["f1"] > 0 and r["n_predicted"] > 0

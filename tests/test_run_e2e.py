@@ -7,10 +7,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from helpers.tiny import build_tiny_checkpoint
 
 from xgap.cli import main
 from xgap.store import ResultStore
-from xgap.tiny import build_tiny_checkpoint
 
 pytestmark = pytest.mark.slow
 

@@ -8,9 +8,9 @@ import random
 
 import pytest
 import yaml
+from helpers.tiny import build_tiny_checkpoint
 
 from xgap.cli import main
-from xgap.tiny import build_tiny_checkpoint
 
 UPOS = "ADJ ADP ADV AUX CCONJ DET INTJ NOUN NUM PART PRON PROPN PUNCT SCONJ SYM VERB X".split()
 WORDS = {"NOUN": ["cat", "dog", "house", "tree"], "VERB": ["runs", "sleeps", "eats"], "DET": ["the", "a"], "PUNCT": ["."]}

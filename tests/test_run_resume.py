@@ -11,8 +11,7 @@ import sys
 import time
 
 import pytest
-
-from xgap.tiny import build_tiny_checkpoint
+from helpers.tiny import build_tiny_checkpoint
 
 pytestmark = pytest.mark.slow
 

@@ -7,11 +7,11 @@ import re
 from pathlib import Path
 
 import pytest
+from helpers.synthetic import evaluated_record, manifest_doc, write_json
 
 from xgap.leaderboard.model import build_leaderboard
 from xgap.leaderboard.records import read_store
 from xgap.leaderboard.render import NA, UNKNOWN, build_site, public_text
-from xgap.leaderboard.synthetic import evaluated_record, manifest_doc, write_json
 
 
 def _store(root: Path) -> None:

@@ -16,9 +16,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from helpers.synthetic import evaluated_record, manifest_doc, write_json
 
 from xgap.leaderboard.render import build_site
-from xgap.leaderboard.synthetic import evaluated_record, manifest_doc, write_json
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts"

@@ -6,11 +6,11 @@ import json
 import os
 
 import pytest
+from helpers.synthetic import evaluated_record
 
 from xgap.cli import main
 from xgap.errors import ValidationFailed, XgapError
 from xgap.leaderboard.records import read_store, read_submission, record_ok
-from xgap.leaderboard.synthetic import evaluated_record
 from xgap.store import ResultStore, read_record
 from xgap.validation import problems
 

@@ -7,7 +7,8 @@ import pytest
 from sklearn.metrics import f1_score, precision_score, recall_score
 
 from xgap.errors import XgapError
-from xgap.modeling.tatoeba import nearest_neighbours, tatoeba_scores, weighted_prf
+from xgap.metrics.retrieval import weighted_prf
+from xgap.modeling.tatoeba import nearest_neighbours, tatoeba_scores
 
 
 def _unit(rows):

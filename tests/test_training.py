@@ -40,7 +40,7 @@ def _one_thread():
 
 @pytest.fixture(scope="module")
 def encoder(tmp_path_factory) -> Path:
-    from xgap.tiny import build_tiny_checkpoint
+    from helpers.tiny import build_tiny_checkpoint
 
     return build_tiny_checkpoint(tmp_path_factory.mktemp("enc") / "tiny-encoder", synth.all_texts(), head="encoder", vocab_size=400)
 

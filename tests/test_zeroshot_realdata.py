@@ -12,6 +12,7 @@ import random
 from pathlib import Path
 
 import pytest
+from helpers.tiny import HEADS, build_tiny_checkpoint
 
 from xgap.data.examples import QAExample, TaggedSentence, TextExample
 from xgap.modeling.classify import predict_classification
@@ -19,7 +20,6 @@ from xgap.modeling.labels import resolve_label_map
 from xgap.modeling.models import ModelRef, load_model, load_tokenizer
 from xgap.modeling.qa import predict_answers
 from xgap.modeling.tagging import predict_tags
-from xgap.tiny import HEADS, build_tiny_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("XGAP_DATA_DIR") or ROOT.parent / "shared" / "data")

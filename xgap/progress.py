@@ -25,10 +25,12 @@ def active() -> RunProgress | None:
 
 
 def work_of(examples) -> int:
-    """Sentences an evaluation of ``examples`` will encode (an estimate; it only drives the ETA)."""
-    from xgap.data.examples import Bitext, MiningCorpus
+    """Sentences an evaluation of ``examples`` will encode (an estimate; it only drives the ETA).
 
-    if isinstance(examples, (Bitext, MiningCorpus)):
+    Two-sided examples (:class:`~xgap.data.examples.Bitext`, ``MiningCorpus``: anything with
+    ``source`` and ``target``) count both sides; this base module does not import the data layer.
+    """
+    if hasattr(examples, "source") and hasattr(examples, "target"):
         return len(examples.source) + len(examples.target)
     try:
         return len(examples)

@@ -29,6 +29,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from xgap.data.examples import MiningCorpus
+from xgap.data.readers import read_bucc, read_tatoeba
 from xgap.errors import XgapError
 
 # ISO 639-3 (Tatoeba file names) -> ISO 639-1 for XTREME's languages (XTREME evaluate_retrieval.py)
@@ -41,15 +42,6 @@ ISO3_TO_ISO1 = {
 }
 
 
-def _read_lines(path: Path) -> list[str]:
-    with open(path, encoding="utf-8", newline="") as fh:
-        text = fh.read()
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    return [line.rstrip("\r") for line in lines]
-
-
 def read_tatoeba_pairs(tatoeba_dir: str | os.PathLike, lang_iso3: str) -> list[tuple[str, str]]:
     """``(xx sentence, English sentence)`` pairs of ``tatoeba.<iso3>-eng.{<iso3>,eng}``, in line order."""
     folder = Path(tatoeba_dir)
@@ -58,10 +50,8 @@ def read_tatoeba_pairs(tatoeba_dir: str | os.PathLike, lang_iso3: str) -> list[t
     for f in (src_file, eng_file):
         if not f.is_file():
             raise XgapError(f"Tatoeba file not found: {f} (expected LASER's layout tatoeba.<iso3>-eng.<iso3>/.eng)")
-    src, eng = _read_lines(src_file), _read_lines(eng_file)
-    if len(src) != len(eng):
-        raise XgapError(f"{src_file} has {len(src)} lines but {eng_file} has {len(eng)}; line i must translate line i")
-    return list(zip(src, eng))
+    bitext = read_tatoeba(src_file, eng_file)
+    return list(zip(bitext.source, bitext.target))
 
 
 def tatoeba_languages(tatoeba_dir: str | os.PathLike) -> list[str]:
@@ -202,34 +192,12 @@ def write_bucc_layout(corpus_by_split: Mapping[str, MiningCorpus], out_dir: str 
     return written
 
 
-def _read_id_text(path: Path) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for n, line in enumerate(_read_lines(path), 1):
-        if not line:
-            continue
-        sid, sep, text = line.partition("\t")
-        if not sep:
-            raise XgapError(f"{path}:{n}: expected 'id<TAB>sentence'")
-        out[sid] = text
-    return out
-
-
 def read_bucc_layout(folder: str | os.PathLike, pair: str, split: str) -> MiningCorpus:
     """Read ``<pair>.<split>.<src>``, ``.<tgt>`` and (if present) ``.gold`` back into a MiningCorpus."""
     src_lang, tgt_lang = pair.split("-")
     folder = Path(folder)
-    files = [folder / f"{pair}.{split}.{lang}" for lang in (src_lang, tgt_lang)]
-    for f in files:
+    for lang in (src_lang, tgt_lang):
+        f = folder / f"{pair}.{split}.{lang}"
         if not f.is_file():
             raise XgapError(f"BUCC file not found: {f}")
-    gold: set[tuple[str, str]] = set()
-    gold_file = folder / f"{pair}.{split}.gold"
-    if gold_file.is_file():
-        for n, line in enumerate(_read_lines(gold_file), 1):
-            if not line:
-                continue
-            parts = line.split("\t")
-            if len(parts) != 2:
-                raise XgapError(f"{gold_file}:{n}: expected 'src_id<TAB>tgt_id'")
-            gold.add((parts[0], parts[1]))
-    return MiningCorpus(source=_read_id_text(files[0]), target=_read_id_text(files[1]), gold=gold)
+    return read_bucc(folder / f"{pair}.{split}", src_lang, tgt_lang)

@@ -15,16 +15,55 @@ from xgap.data.examples import Answer, Bitext, MiningCorpus, QAExample, TaggedSe
 from xgap.errors import XgapError
 
 
-def _lines(path: Path) -> list[str]:
+def read_lines(path: Path) -> list[str]:
+    """The lines of a UTF-8 text file without their line ends, as iterating the open file yields
+    them (the way XTREME's scripts read files): ``\\n``, ``\\r\\n`` and ``\\r`` end a line, nothing
+    else does. The one line reader of xgap's file layouts (data readers, BUCC layout, scorer)."""
     try:
-        return path.read_text(encoding="utf-8").splitlines()
+        text = Path(path).read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise XgapError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise XgapError(f"{path}: cannot read ({exc.strerror})") from None
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def read_bucc_gold(path: Path) -> set[tuple[str, str]]:
+    """BUCC gold ``src_id \\t tgt_id`` lines as a pair set (blank lines skipped, ids stripped).
+
+    The one parser of the gold file: the data reader, the pseudo-BUCC layout and the scorer's
+    gold/prediction pairs all read it here.
+    """
+    gold = set()
+    for lineno, line in enumerate(read_lines(path), 1):
+        if not line.strip():
+            continue
+        cols = line.split("\t")
+        if len(cols) != 2:
+            raise XgapError(f"{path}:{lineno}: expected 'src_id<TAB>tgt_id', got {len(cols)} field(s)")
+        gold.add((cols[0].strip(), cols[1].strip()))
+    return gold
+
+
+def read_bucc_side(path: Path) -> dict[str, str]:
+    """One side of a BUCC corpus: ``id \\t sentence`` lines as ``{id: sentence}`` (blank lines skipped)."""
+    side = {}
+    for lineno, line in enumerate(read_lines(path), 1):
+        if not line:
+            continue
+        if "\t" not in line:
+            raise XgapError(f"{path}:{lineno}: expected 'id<TAB>sentence'")
+        i, s = line.split("\t", 1)
+        side[i] = s
+    return side
 
 
 def read_tatoeba(source_file: Path, english_file: Path) -> Bitext:
     """LASER/XTREME Tatoeba: line i of the xx file translates line i of the .eng file."""
-    src, eng = _lines(source_file), _lines(english_file)
+    src, eng = read_lines(source_file), read_lines(english_file)
     if len(src) != len(eng):
         raise XgapError(f"{source_file}: {len(src)} lines but {english_file} has {len(eng)}; the files must be line-aligned")
     return Bitext(source=src, target=eng)
@@ -85,7 +124,7 @@ def read_conllu(paths: Iterable[Path]) -> list[TaggedSentence]:
     for path in paths:
         words, tags, sent_no = [], [], 0
         sent_id = None
-        for lineno, line in enumerate(_lines(path) + [""], 1):
+        for lineno, line in enumerate(read_lines(path) + [""], 1):
             if not line.strip():
                 if words:
                     out.append(TaggedSentence(id=sent_id or f"{path.stem}-{sent_no}", words=tuple(words), tags=tuple(tags)))
@@ -108,7 +147,7 @@ def read_conllu(paths: Iterable[Path]) -> list[TaggedSentence]:
 
 def read_pawsx_tsv(path: Path) -> list[TextExample]:
     """PAWS-X TSV with header ``id sentence1 sentence2 label``."""
-    rows = _lines(path)
+    rows = read_lines(path)
     if not rows:
         return []
     header = rows[0].split("\t")
@@ -132,7 +171,7 @@ def read_xnli_tsv(path: Path, aliases: dict | None = None) -> list[TextExample]:
     """XNLI ``premise \\t hypothesis \\t label`` (no header; a header line is tolerated)."""
     aliases = aliases or {}
     out = []
-    for lineno, line in enumerate(_lines(path), 1):
+    for lineno, line in enumerate(read_lines(path), 1):
         if not line.strip():
             continue
         cols = line.split("\t")
@@ -149,7 +188,7 @@ def _token_tag_blocks(path: Path, parse) -> list[TaggedSentence]:
     """Blank-line-separated sentences of one ``token \t tag`` line per word; ``parse(cols, lineno)``
     turns a line's columns into ``(word, tag)``."""
     out, words, tags = [], [], []
-    for lineno, line in enumerate(_lines(path) + [""], 1):
+    for lineno, line in enumerate(read_lines(path) + [""], 1):
         if not line.strip():
             if words:
                 out.append(TaggedSentence(id=str(len(out)), words=tuple(words), tags=tuple(tags)))
@@ -201,29 +240,9 @@ def read_glue_tsv(path: Path, text_a: str, text_b: str | None, label: str) -> li
 
 def read_bucc(prefix: Path, src_lang: str, tgt_lang: str = "en") -> MiningCorpus:
     """BUCC ``<pair>.<split>.<lang>`` files of ``id \\t sentence`` plus ``<pair>.<split>.gold``."""
-
-    def read_side(path: Path) -> dict[str, str]:
-        side = {}
-        for lineno, line in enumerate(_lines(path), 1):
-            if not line:
-                continue
-            if "\t" not in line:
-                raise XgapError(f"{path}:{lineno}: expected 'id<TAB>sentence'")
-            i, s = line.split("\t", 1)
-            side[i] = s
-        return side
-
     base = str(prefix)
-    src = read_side(Path(f"{base}.{src_lang}"))
-    tgt = read_side(Path(f"{base}.{tgt_lang}"))
-    gold = set()
+    src = read_bucc_side(Path(f"{base}.{src_lang}"))
+    tgt = read_bucc_side(Path(f"{base}.{tgt_lang}"))
     gold_path = Path(f"{base}.gold")
-    if gold_path.exists():
-        for lineno, line in enumerate(_lines(gold_path), 1):
-            if not line.strip():
-                continue
-            cols = line.split("\t")
-            if len(cols) != 2:
-                raise XgapError(f"{gold_path}:{lineno}: expected 'src_id<TAB>tgt_id'")
-            gold.add((cols[0].strip(), cols[1].strip()))
+    gold = read_bucc_gold(gold_path) if gold_path.exists() else set()
     return MiningCorpus(source=src, target=tgt, gold=gold)

@@ -30,8 +30,8 @@ class MiningEvaluator(RetrievalEvaluator):
                           f"dev={dev.origin}; test={test.origin}", f"{dev.fingerprint}+{test.fingerprint}")
 
     def evaluate(self, ctx: EvalContext, example_set) -> LanguageResult:
-        from xgap.metrics.bucc import pair_f1_statistic
-        from xgap.modeling.mining import evaluate_bucc, mine_candidates, unique_sentences
+        from xgap.metrics.bucc import evaluate_bucc, pair_f1_statistic
+        from xgap.modeling.mining import mine_candidates, unique_sentences
 
         enc = self.encoder(ctx)
         k = self.settings(ctx)["k"]

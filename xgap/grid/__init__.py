@@ -8,14 +8,16 @@ Python API (the same operations as ``xgap grid plan|run|report``)::
     print(format_plan(plan_grid(exp, "results", data_dir="../shared/data")))
     outcome = run_grid(exp, "results", data_dir="../shared/data")
 
-    from xgap.grid.summary import summarize_store, markdown
+    from xgap.grid.summary import summarize_store
+    from xgap.leaderboard.grid_report import markdown
     for summary in summarize_store("results", experiment=exp.name):
         print(markdown(summary))
 
 Modules: :mod:`~xgap.grid.spec` (read, validate, expand into cells), :mod:`~xgap.grid.encoders`
 (the size axis; truncated copies), :mod:`~xgap.grid.plan` (jobs and their status),
 :mod:`~xgap.grid.run` (execution, local or Ray), :mod:`~xgap.grid.summary` (gaps, intervals,
-gains from the store), :mod:`~xgap.grid.commands` (CLI).
+gains from the store: numbers only), :mod:`~xgap.grid.commands` (CLI). How the figures are shown
+(the Markdown report, the site's grid pages) lives in :mod:`xgap.leaderboard`.
 """
 
 from importlib import import_module

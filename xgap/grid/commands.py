@@ -85,7 +85,8 @@ def _grid_page(site: str, name: str) -> Path:
 
 def _print_report(name: str, output: str, site) -> bool:
     """Print the grid's tables; False when the store holds none of its records."""
-    from xgap.grid.summary import markdown, summarize_store
+    from xgap.grid.summary import summarize_store
+    from xgap.leaderboard.grid_report import markdown
 
     found = summarize_store(output, experiment=name) if Path(output).is_dir() else []
     if not found:

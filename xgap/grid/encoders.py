@@ -24,7 +24,7 @@ from xgap.grid.spec import EncoderVariant
 from xgap.modeling.encoder import find_layer_list, set_layer_list
 from xgap.modeling.models import ModelRef
 
-log = logging.getLogger("xgap")
+log = logging.getLogger(__name__)
 
 INFO_FILE = "xgap-encoder.json"
 

@@ -23,7 +23,7 @@ from xgap.errors import XgapError
 from xgap.grid.plan import GridPlan, evaluation_plan, model_ref, plan_grid
 from xgap.grid.spec import Cell, Experiment
 
-log = logging.getLogger("xgap")
+log = logging.getLogger(__name__)
 
 
 @dataclass

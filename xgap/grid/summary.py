@@ -23,8 +23,10 @@ languages the grid asked for but that have no record are listed in ``missing_lan
 - ``parameters``: ``manifest.json``'s ``parameters.total``, else the most common
   ``provenance.parameters.total`` of the cell's records.
 
-No plotting or model libraries are imported here; the site (:mod:`xgap.leaderboard.grids`) and
-any command-line summary build on these functions.
+Numbers only: nothing here formats or imports the site. The site's grid pages
+(:mod:`xgap.leaderboard.grids`) and the Markdown of ``xgap grid report``
+(:mod:`xgap.leaderboard.grid_report`) present these figures; no plotting or model libraries are
+imported here.
 """
 
 from __future__ import annotations
@@ -393,76 +395,9 @@ def _change_halfwidth(cell: CellTarget, base: CellTarget | None) -> tuple:
     return None, None
 
 
-def fmt_change(r: GainRow) -> str:
-    """``"-3.25 ± 4.10"`` for a gain row's gap change (an em dash when unknown)."""
-    if r.gap_change is None:
-        return "\u2014"
-    return fmt2(r.gap_change, True) if r.gap_change_halfwidth is None else f"{r.gap_change:+.2f} \u00b1 {r.gap_change_halfwidth:.2f}"
-
-
-def fmt2(x: float | None, signed: bool = False) -> str:
-    """Two decimals (``+`` sign with ``signed``), or an em dash for unknown."""
-    if x is None:
-        return "\u2014"
-    return f"{x:+.2f}" if signed else f"{x:.2f}"
-
-
-def fmt_gap(c: CellTarget) -> str:
-    """``"45.00 ± 3.10"`` (or just the gap without an interval; an em dash when unknown)."""
-    if c.gap is None:
-        return "\u2014"
-    hw = c.gap_halfwidth
-    return fmt2(c.gap) if hw is None else f"{c.gap:.2f} \u00b1 {hw:.2f}"
-
-
 def target_languages(summary: GridSummary, target: str) -> list:
     """The union of the languages present in ``target``'s cells, in first-seen order."""
     langs = []
     for c in summary.target_cells(target):
         langs.extend(l for l in c.languages if l not in langs)
     return langs
-
-
-def _md(text) -> str:
-    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
-
-
-def markdown(summary: GridSummary) -> str:
-    """The grid as Markdown: per target a table of cells and a table of gains against ``none``."""
-    from xgap.leaderboard.render import fmt_params
-
-    out = [f"# {_md(summary.title)} (experiment `{_md(summary.experiment)}`)", ""]
-    out.append("Scores over the languages present in the records; gap = English - mean of the others "
-               "(exact match for QA); \u00b1 is the 95% half-width: over seeds (t-based) with several seeds, "
-               "else from the per-language bootstrap intervals assuming independent languages.")
-    out.append("")
-    for target in summary.targets:
-        langs = target_languages(summary, target)
-        out += [f"## {_md(target)}", ""]
-        head = ["encoder", "size", "parameters", "setting", "seeds", "en", "mean others", "score", "gap \u00b1 95%", *langs]
-        out.append("| " + " | ".join(_md(h) for h in head) + " |")
-        out.append("|" + "|".join(["---"] * 5 + ["---:"] * (len(head) - 5)) + "|")
-        for c in summary.target_cells(target):
-            row = [c.encoder, c.size, fmt_params(c.parameters), c.intermediate, ",".join(map(str, c.seeds)),
-                   fmt2(c.english), fmt2(c.others_mean), fmt2(c.task_score), fmt_gap(c),
-                   *[fmt2(c.per_lang.get(l)) for l in langs]]
-            out.append("| " + " | ".join(_md(v) for v in row) + " |")
-        missing = [c for c in summary.target_cells(target) if c.missing_langs]
-        for c in missing:
-            out.append(f"\nMissing in {_md(c.encoder)} {_md(c.size)} / {_md(c.intermediate)}: {', '.join(map(_md, c.missing_langs))}")
-        out += ["", f"### Gain from intermediate training vs none ({_md(target)})", ""]
-        rows = gain_rows(summary, target)
-        if rows:
-            out.append("| encoder | size | parameters | setting | score gain | English gain | gap change \u00b1 95% |")
-            out.append("|---|---|---|---|---:|---:|---:|")
-            for r in rows:
-                out.append(f"| {_md(r.encoder)} | {_md(r.size)} | {fmt_params(r.parameters)} | {_md(r.setting)} | "
-                           f"{fmt2(r.score_gain, True)} | {fmt2(r.english_gain, True)} | {fmt_change(r)} |")
-            out.append("")
-            out.append("Gap change \u00b1: a paired t-interval over the seeds both cells share; with one seed, from the two "
-                       "bootstrap standard errors. An interval that contains 0 means no detectable effect.")
-        else:
-            out.append("No intermediate settings besides none.")
-        out.append("")
-    out.append("Stand-ins: " + ("; ".join(_md(s) for s in summary.stand_ins) if summary.stand_ins else "none"))
-    return "\n".join(out) + "\n"

@@ -20,9 +20,9 @@ import io
 import math
 from pathlib import Path
 
-from xgap.grid.summary import NONE_SETTING, fmt2, fmt_change, fmt_gap, gain_rows, target_languages
+from xgap.grid.summary import NONE_SETTING, gain_rows, target_languages
+from xgap.leaderboard.formatting import fmt2, fmt_change, fmt_gap, fmt_params, slug
 from xgap.leaderboard.plots import _plain, _series_style
-from xgap.leaderboard.render import fmt_params, slug
 
 LINESTYLES = ("-", "--", ":", "-.")
 DODGE_DEX = 0.012  # horizontal offset between settings at one size, in decades of parameters

@@ -36,8 +36,8 @@ from pathlib import Path
 
 from xgap import __version__
 from xgap.errors import XgapError
+from xgap.leaderboard.formatting import DASH, fmt, fmt_params, slug
 
-DASH = "\u2014"
 SITE_MARKER = ".xgap-site"
 #: Three different absences, never confused on a page: DASH = no result at all; UNKNOWN = defined
 #: but not known (published figures carry no per-language detail); NA = not defined for this task or
@@ -48,11 +48,6 @@ NA_GAP_TITLE = "not applicable: a gap needs English and at least one other langu
 
 
 # ----------------------------------------------------------------------------- formatting
-def fmt(x, nd: int = 1) -> str:
-    """A number with ``nd`` decimals, or an em dash for unknown (never 0)."""
-    return DASH if x is None else f"{x:.{nd}f}"
-
-
 def gap_cell(tr, value) -> tuple:
     """``(text, title)`` of one task gap: the number, ``unknown`` (published) or ``n/a`` (not defined)."""
     if value is not None:
@@ -79,24 +74,6 @@ def public_text(text: str) -> str:
         parts = [p for p in path.split("/") if p]
         return "\u2026/" + "/".join(parts[-3:]) if len(parts) > 3 else path
     return _ABS_PATH.sub(short, text) if "/" in text else text
-
-
-def fmt_params(n: int | None) -> str:
-    if not n:
-        return DASH
-    for div, unit in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if n >= div:
-            v = n / div
-            return f"{v:.3g}{unit}" if v < 100 else f"{v:.0f}{unit}"
-    return str(n)
-
-
-def slug(submission_id: str) -> str:
-    """A file name for a submission page; ids outside ``[a-z0-9_.-]`` get a hash suffix (no collisions)."""
-    if re.fullmatch(r"[a-z0-9][a-z0-9_.-]*", submission_id) and len(submission_id) <= 100:
-        return submission_id
-    base = re.sub(r"[^a-z0-9_.-]+", "-", submission_id.lower()).strip("-.")[:60] or "submission"
-    return f"{base}-{hashlib.sha256(submission_id.encode()).hexdigest()[:8]}"
 
 
 # ----------------------------------------------------------------------------- view models

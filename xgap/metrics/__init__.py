@@ -16,9 +16,9 @@ from xgap.metrics.aggregate import (
     xtreme_score,
 )
 from xgap.metrics.bootstrap import bootstrap_ci, gap_ci, language_seed, paired_bootstrap_delta
-from xgap.metrics.bucc import pair_f1, pair_f1_statistic
+from xgap.metrics.bucc import apply_threshold, evaluate_bucc, optimize_threshold, pair_f1, pair_f1_statistic
 from xgap.metrics.mlqa import mlqa_per_question, mlqa_scores
-from xgap.metrics.retrieval import retrieval_accuracy, retrieval_hits
+from xgap.metrics.retrieval import retrieval_accuracy, retrieval_hits, weighted_prf
 from xgap.metrics.squad import squad_per_question, squad_scores
 from xgap.metrics.tagging import TaggingF1Statistic, tagging_f1, token_accuracy
 
@@ -27,14 +27,17 @@ __all__ = [
     "XTREME_TASKS",
     "TaggingF1Statistic",
     "accuracy",
+    "apply_threshold",
     "accuracy_per_example",
     "bootstrap_ci",
     "category_scores",
+    "evaluate_bucc",
     "gap",
     "gap_ci",
     "language_seed",
     "mlqa_per_question",
     "mlqa_scores",
+    "optimize_threshold",
     "paired_bootstrap_delta",
     "pair_f1",
     "pair_f1_statistic",
@@ -47,5 +50,6 @@ __all__ = [
     "task_gaps",
     "task_score",
     "token_accuracy",
+    "weighted_prf",
     "xtreme_score",
 ]

@@ -3,6 +3,11 @@
 XTREME scores Tatoeba with its plain ``accuracy`` over the lines of the prediction and label files;
 with integer indices that is exactly this function. The gold default ``i -> i`` is Tatoeba's layout
 (line i of one side is the translation of line i of the other).
+
+The reverse direction MTEB reports is scored by :func:`weighted_prf`, the way MTEB's
+``BitextMiningEvaluator`` does: scikit-learn weighted precision/recall/F1 and accuracy of the
+retrieved index against the gold index (weighted recall over ``range(n)`` labels equals accuracy:
+each label has support 1).
 """
 
 from __future__ import annotations
@@ -33,3 +38,17 @@ def retrieval_accuracy(
     """Accuracy in 0-100; ``gold_indices`` defaults to ``0, 1, ..., n-1``."""
     hits = retrieval_hits(predicted_indices, gold_indices)
     return float(np.count_nonzero(hits)) / len(hits) * 100
+
+
+def weighted_prf(labels, predictions) -> dict:
+    """MTEB's BitextMining metrics (0-100): sklearn weighted precision/recall/F1 and accuracy."""
+    from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
+
+    labels = list(labels)
+    predictions = list(predictions)
+    return {
+        "precision": 100.0 * float(precision_score(labels, predictions, zero_division=0, average="weighted")),
+        "recall": 100.0 * float(recall_score(labels, predictions, zero_division=0, average="weighted")),
+        "f1": 100.0 * float(f1_score(labels, predictions, zero_division=0, average="weighted")),
+        "accuracy": 100.0 * float(accuracy_score(labels, predictions)),
+    }

@@ -18,16 +18,11 @@ by ``bucc_eval`` (``read_candidate2score``, ``bucc_optimize``, ``bucc_extract``)
    that occurs with several ids on its side is dropped (``read_sent2id``); a repeated
    (src id, tgt id) pair keeps its maximum score.
 
-Threshold (``bucc_optimize``): candidates sorted by score (descending, stable), swept in order;
-F1 after each cut (only once a cut holds a correct pair; strict improvement, so the first cut
-reaching the best F1 wins); threshold = midpoint of that cut's score and the next candidate's
-score. Extraction (``bucc_extract``) keeps candidates with ``score >= threshold``. Divergences,
-each where the reference has no defined behaviour: if the best cut is the last candidate the
-reference indexes past the end (IndexError); xgap uses that candidate's own score (so every
-candidate is extracted). If no cut holds a correct pair the reference returns threshold 0 and so
-does xgap (best dev F1 0). The candidate pool is sorted with a stable sort (the reference's
-``np.argsort`` quicksort breaks exact score ties arbitrarily); ties then keep source-side
-candidates first, in sentence order.
+The threshold chosen on dev and applied to test (``bucc_optimize`` / ``bucc_extract``) is a metric:
+it lives in :mod:`xgap.metrics.bucc` (``optimize_threshold``, ``apply_threshold``,
+``evaluate_bucc``) and takes the :class:`Candidates` mined here. The candidate pool is sorted with
+a stable sort (the reference's ``np.argsort`` quicksort breaks exact score ties arbitrarily); ties
+then keep source-side candidates first, in sentence order.
 
 Everything is vectorised with numpy except the greedy one-to-one pass (one loop over the 2n
 candidates with byte flags, ~0.1 s for 400k); the two k-NN searches dominate the run time.
@@ -38,7 +33,7 @@ sides; :func:`knn_recall` / :func:`index_recall` measure what it loses against t
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -230,7 +225,7 @@ def mine_sentence_pairs(x, y, k: int = 4, index: str = "flat", index_options: Ma
 
 
 # --------------------------------------------------------------------------------------------
-# Ids <-> sentences, candidates, threshold
+# Ids <-> sentences, candidates
 # --------------------------------------------------------------------------------------------
 def unique_sentences(id_to_text: Mapping[str, str]) -> list[str]:
     """The distinct sentence strings of one side, in first-occurrence order.
@@ -319,62 +314,3 @@ def mine_candidates(src: Mapping[str, str], tgt: Mapping[str, str], src_emb, tgt
         "seconds": {**mined.seconds, "mapping": t2 - t1, "total": t2 - t0},
     }
     return Candidates(pairs, scores, stats)
-
-
-def _sorted(candidates) -> tuple[list[tuple[str, str]], np.ndarray]:
-    if isinstance(candidates, Candidates):
-        pairs, scores = candidates.pairs, np.asarray(candidates.scores, dtype=np.float64)
-    else:
-        items = list(dict(candidates).items())
-        pairs = [tuple(p) for p, _ in items]
-        scores = np.asarray([s for _, s in items], dtype=np.float64)
-    order = np.argsort(-scores, kind="stable")
-    return [pairs[i] for i in order], scores[order]
-
-
-def optimize_threshold(candidates, gold: Iterable[tuple[str, str]]) -> tuple[float, float]:
-    """XTREME ``bucc_optimize``: ``(threshold, best F1 0-100)`` on dev gold.
-
-    ``candidates`` is a :class:`Candidates` or a ``{(src_id, tgt_id): score}`` dict.
-    """
-    gold = {tuple(g) for g in gold}
-    pairs, scores = _sorted(candidates)
-    if not pairs or not gold:
-        return 0.0, 0.0
-    correct = np.fromiter((p in gold for p in pairs), dtype=bool, count=len(pairs))
-    ncorrect = np.cumsum(correct).astype(np.float64)
-    nextract = np.arange(1, len(pairs) + 1, dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        precision = ncorrect / nextract
-        recall = ncorrect / len(gold)
-        f1 = np.where(ncorrect > 0, 2 * precision * recall / (precision + recall), 0.0)
-    best = int(np.argmax(f1))  # first cut reaching the maximum (the reference's strict '>')
-    if f1[best] <= 0:
-        return 0.0, 0.0
-    if best + 1 < len(scores):
-        threshold = float((scores[best] + scores[best + 1]) / 2)
-    else:
-        threshold = float(scores[best])  # reference: IndexError; here every candidate is kept
-    return threshold, float(100.0 * f1[best])
-
-
-def apply_threshold(candidates, threshold: float) -> set[tuple[str, str]]:
-    """XTREME ``bucc_extract``: the candidate pairs with ``score >= threshold``."""
-    pairs, scores = _sorted(candidates)
-    return {p for p, s in zip(pairs, scores.tolist()) if s >= threshold}
-
-
-def evaluate_bucc(dev: Candidates, dev_gold, test: Candidates, test_gold=None) -> dict:
-    """Threshold on dev, applied unchanged to test; BUCC P/R/F1 (0-100) via ``pair_f1``.
-
-    Returns ``threshold``, ``dev_f1``, the test ``precision``/``recall``/``f1`` (when
-    ``test_gold`` is given) and ``predictions`` (sorted list of predicted test pairs).
-    """
-    threshold, dev_f1 = optimize_threshold(dev, dev_gold)
-    pred = apply_threshold(test, threshold)
-    out = {"threshold": threshold, "dev_f1": dev_f1, "n_predicted": len(pred), "predictions": sorted(pred)}
-    if test_gold is not None:
-        from xgap.metrics.bucc import pair_f1
-
-        out.update(pair_f1({tuple(g) for g in test_gold}, pred))
-    return out

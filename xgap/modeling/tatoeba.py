@@ -10,8 +10,9 @@ The reverse direction (xx queries against the English index) is the one MTEB rep
 computed from the same embeddings and reported under its own names, with precision/recall/F1 the
 way MTEB's ``BitextMiningEvaluator`` computes them: ``labels = gold index of each query
 (range(n))``, ``predictions = retrieved index``, scikit-learn ``precision_score / recall_score /
-f1_score(labels, predictions, average="weighted", zero_division=0)`` and ``accuracy_score``.
-(Weighted recall over ``range(n)`` labels equals accuracy: each label has support 1.)
+f1_score(labels, predictions, average="weighted", zero_division=0)`` and ``accuracy_score``
+(:func:`xgap.metrics.retrieval.weighted_prf`). This module does the search; the scores come from
+:mod:`xgap.metrics.retrieval`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from xgap.errors import XgapError
+from xgap.metrics.retrieval import weighted_prf
 
 
 def _as_f32(x, name: str) -> np.ndarray:
@@ -44,20 +46,6 @@ def nearest_neighbours(queries, index_vectors) -> np.ndarray:
     index.add(base)
     _, ind = index.search(q, 1)
     return ind[:, 0].astype(np.int64)
-
-
-def weighted_prf(labels, predictions) -> dict:
-    """MTEB's BitextMining metrics (0-100): sklearn weighted precision/recall/F1 and accuracy."""
-    from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
-
-    labels = list(labels)
-    predictions = list(predictions)
-    return {
-        "precision": 100.0 * float(precision_score(labels, predictions, zero_division=0, average="weighted")),
-        "recall": 100.0 * float(recall_score(labels, predictions, zero_division=0, average="weighted")),
-        "f1": 100.0 * float(f1_score(labels, predictions, zero_division=0, average="weighted")),
-        "accuracy": 100.0 * float(accuracy_score(labels, predictions)),
-    }
 
 
 def tatoeba_scores(src_emb, tgt_emb) -> dict:

@@ -1,7 +1,7 @@
 """Synthetic result records, for tests and ``benchmarks/leaderboard.py``.
 
-Why in the package: the benchmark, the tests and anyone debugging the site need stores of known
-content without running a model. Records follow the runner's shape exactly (same fields, same
+Why: the benchmark, the tests and anyone debugging the site need stores of known content without
+running a model. Test-only, so it lives under ``tests/helpers/`` and is not shipped. Records follow the runner's shape exactly (same fields, same
 provenance keys) so the site is exercised on what ``xgap run`` really writes.
 """
 

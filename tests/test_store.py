@@ -9,9 +9,9 @@ import pytest
 
 from xgap.cli import main
 from xgap.errors import ValidationFailed, XgapError
-from xgap.leaderboard.records import read_store, read_submission, record_ok
 from xgap.leaderboard.synthetic import evaluated_record
-from xgap.store import ResultStore, read_record
+from xgap.record import record_ok
+from xgap.store import ResultStore, read_record, read_store, read_submission
 from xgap.validation import problems
 
 

@@ -49,7 +49,7 @@ def cmd_tasks_show(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    from xgap.validation import iter_documents, validate_paths
+    from xgap.documents import iter_documents, validate_paths
 
     skipped: list = []
     problems = validate_paths(args.paths, skipped)

@@ -118,7 +118,7 @@ def compare(base_dir, new_dir, tolerance: float = 0.5, n_resamples: int = 1000, 
     import math
 
     from xgap.errors import XgapError
-    from xgap.leaderboard.records import read_submission
+    from xgap.store import read_submission
 
     if not (isinstance(tolerance, (int, float)) and math.isfinite(tolerance) and tolerance >= 0):
         raise XgapError(f"tolerance must be a finite number >= 0, got {tolerance!r} (NaN would turn the gate off)")

@@ -114,9 +114,8 @@ def import_reported(path, output="results", manifests=None) -> dict:
     from xgap import __version__
     from xgap.cards import load_card
     from xgap.errors import XgapError
-    from xgap.leaderboard.records import read_submission
     from xgap.provenance import now_iso
-    from xgap.store import ResultStore, atomic_write_json
+    from xgap.store import ResultStore, atomic_write_json, read_submission
 
     ref = load_reference(path)
     manifests = manifests if manifests is not None else _default_manifest_dir()

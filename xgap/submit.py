@@ -47,8 +47,9 @@ def _available_ref(model: dict, trust: bool = False):
 
 def check_submission(path, count: bool = True, trust_remote_code: bool = False) -> list:
     """Validate ``path`` and (if possible) count its parameters; return the report lines."""
+    from xgap.cards import manifest_task_problems
     from xgap.errors import XgapError
-    from xgap.validation import check, manifest_task_problems
+    from xgap.validation import check
     from xgap.yamlio import read_yaml
 
     doc = read_yaml(path)

@@ -188,7 +188,7 @@ def _run(store, inputs: dict, computed: list) -> None:
     for lang, parts in inputs.items():
         key = input_key(**parts)
         old = store.find("m", "xnli", lang)
-        if old is not None and old.get("input_key") == key:
+        if old is not None and old.input_key == key:
             continue
         rec = _rec(lang=lang)
         rec["input_key"] = key

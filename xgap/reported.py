@@ -115,6 +115,7 @@ def import_reported(path, output="results", manifests=None) -> dict:
     from xgap.cards import load_card
     from xgap.errors import XgapError
     from xgap.provenance import now_iso
+    from xgap.record import Record
     from xgap.store import ResultStore, atomic_write_json, read_submission
 
     ref = load_reference(path)
@@ -134,26 +135,26 @@ def import_reported(path, output="results", manifests=None) -> dict:
             sub = manifest["id"]
             folder = store.root / sub
             if folder.is_dir():
-                existing = read_submission(folder)  # a corrupt record here stops the import (named)
-                if any(rec["status"] == "evaluated" for _, rec in existing.records):
+                # a corrupt record here stops the import (named)
+                existing = [(p, Record.from_dict(rec)) for p, rec in read_submission(folder).records]
+                if any(rec.status == "evaluated" for _, rec in existing):
                     raise XgapError(f"{folder}: holds evaluated records - reported figures never share a folder with them; "
                                     f"fix: give the published model another id in {path}")
-                for p, rec in existing.records:  # drop reported figures the file no longer lists
-                    if rec["status"] == "reported" and rec["task"] not in model["scores"]:
+                for p, rec in existing:  # drop reported figures the file no longer lists
+                    if rec.status == "reported" and rec.task not in model["scores"]:
                         Path(p).unlink()
             for task, score in model["scores"].items():
                 card = load_card(task)
                 if card.kind != "target":
                     raise _fail(path, f"models[{sub}].scores.{task}", "is not a target task", "use one of the XTREME targets")
                 metric = metric_override.get(task) or ("f1" if card.format == "extractive-qa" else card.primary_metric)
-                record = {
-                    "record_version": 1, "status": "reported", "submission": sub, "task": task, "language": "all",
-                    "split": card.eval_split, "metrics": {metric: float(score)}, "primary_metric": metric,
-                    "primary_score": float(score), "n_examples": None, "settings": {"zero_shot": True, "published": True},
-                    "citation": citation,
-                    "provenance": {"xgap_version": __version__,
-                                   "source": f"{Path(path).name}: sources.{model['source']}" + (f" ({src['note']})" if src.get("note") else "")},
-                }
+                record = Record(
+                    status="reported", submission=sub, task=task, language="all", split=card.eval_split,
+                    metrics={metric: float(score)}, primary_metric=metric, primary_score=float(score), n_examples=None,
+                    settings={"zero_shot": True, "published": True}, citation=citation,
+                    provenance={"xgap_version": __version__,
+                                "source": f"{Path(path).name}: sources.{model['source']}" + (f" ({src['note']})" if src.get("note") else "")},
+                )
                 store.write(record)
                 written += 1
             params = model.get("params") or manifest.get("claimed_parameters")

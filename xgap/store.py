@@ -193,7 +193,7 @@ class ResultStore:
         """Read and validate one record; a corrupt or invalid record is an error naming its path."""
         return read_record(path)
 
-    def find(self, submission: str, task: str, lang: str) -> dict | None:
+    def find(self, submission: str, task: str, lang: str) -> Record | None:
         """The stored record, or None when it is absent, invalid, or its sidecar is missing/changed
         (all three are recomputed by the run; `xgap validate` reports them)."""
         path = self.record_path(submission, task, lang)
@@ -207,9 +207,10 @@ class ResultStore:
         if problem:
             log.info("%s; recomputing", problem)
             return None
-        return record
+        return Record.from_dict(record)
 
-    def load_predictions(self, record: dict, record_path: Path) -> dict | None:
+    def load_predictions(self, record: Record | dict, record_path: Path) -> dict | None:
+        record = as_dict(record)
         meta = record.get("predictions")
         if not meta:
             return None

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 
 from xgap.modeling.models import ModelRef
+from xgap.record import Record
 
 
 @dataclass
@@ -49,7 +50,7 @@ class Job:
 @dataclass
 class JobResult:
     job: str
-    items: list  # [(record, sidecar)], one per language
+    items: list  # [(Record, sidecar)], one per language
     encoder_parameters: dict | None = None
 
 
@@ -130,16 +131,15 @@ def execute_job(job: Job, on_item=None) -> JobResult:
         result = evaluator.evaluate(ctx, es)
         params, encoder_params = _parameters(ctx)
         enc_params = enc_params or encoder_params
-        record = {
-            "record_version": 1, "status": "evaluated", "submission": job.submission, "task": job.task,
-            "language": es.lang, "split": es.split,
-            "metrics": {k: round(float(v), 6) for k, v in result.metrics.items()},
-            "primary_metric": card.primary_metric, "primary_score": round(float(result.primary_score), 6),
-            "n_examples": result.n_examples, "ci95": result.ci95,
-            "settings": {**job.settings, **{k: v for k, v in result.extra_settings.items() if not isinstance(v, list)},
-                         "batch_tokens": job.batch_tokens, "limit": job.limit, "bootstrap_resamples": job.bootstrap},
-            "input_key": job.keys[lang],
-            "provenance": {
+        record = Record(
+            submission=job.submission, task=job.task, language=es.lang, split=es.split,
+            metrics={k: round(float(v), 6) for k, v in result.metrics.items()},
+            primary_metric=card.primary_metric, primary_score=round(float(result.primary_score), 6),
+            n_examples=result.n_examples, ci95=result.ci95,
+            settings={**job.settings, **{k: v for k, v in result.extra_settings.items() if not isinstance(v, list)},
+                      "batch_tokens": job.batch_tokens, "limit": job.limit, "bootstrap_resamples": job.bootstrap},
+            input_key=job.keys[lang],
+            provenance={
                 **base_provenance(), "card_version": card.version, "card_hash": card.hash,
                 "data_origin": es.origin, "data_fingerprint": es.fingerprint,
                 **({"data_caveats": list(es.caveats)} if getattr(es, "caveats", None) else {}),
@@ -151,7 +151,7 @@ def execute_job(job: Job, on_item=None) -> JobResult:
                 "device": device_description(), "seed": job.seed, "started_at": started,
                 "wall_seconds": round(time.perf_counter() - t0, 3),
             },
-        }
+        )
         if active() is not None:
             active().finish(job.task, lang)
         extra_lists = {k: v for k, v in result.extra_settings.items() if isinstance(v, list)}

@@ -57,7 +57,7 @@ class RunPlan:
 @dataclass
 class TaskOutcome:
     task: str
-    per_lang: dict = field(default_factory=dict)  # lang -> record
+    per_lang: dict = field(default_factory=dict)  # lang -> Record
     computed: int = 0
     reused: int = 0
 
@@ -310,7 +310,7 @@ def plan_jobs(plan: RunPlan, store: ResultStore, group_size: int | None = None):
                             settings=settings, limit=plan.limit, bootstrap=plan.bootstrap, seed=plan.seed, split=es.split,
                             results_version=RESULTS_VERSION)
             old = None if plan.force else store.find(plan.submission, tp.task, es.lang)
-            if old is not None and old.get("input_key") == key:
+            if old is not None and old.input_key == key:
                 outcome.per_lang[es.lang] = old
                 outcome.reused += 1
             else:
@@ -360,11 +360,11 @@ def run_plans(plans: list[RunPlan], output: str | Path, executor=None) -> dict[s
         def on_result(res) -> None:
             for record, sidecar in res.items:
                 store.write(record, sidecar)
-                o = by_key[(record["submission"], record["task"])]
-                o.per_lang[record["language"]] = record
+                o = by_key[(record.submission, record.task)]
+                o.per_lang[record.language] = record
                 o.computed += 1
             if res.encoder_parameters and res.items:
-                params.setdefault(res.items[0][0]["submission"], res.encoder_parameters)
+                params.setdefault(res.items[0][0].submission, res.encoder_parameters)
 
         from xgap.harness.executors import LocalExecutor
         from xgap.progress import RunProgress
@@ -411,7 +411,7 @@ def _phase3(plan: RunPlan) -> None:
 def _params_from_records(outcomes: list[TaskOutcome]) -> dict | None:
     """When every record was reused (no model loaded), the smallest recorded count: the encoder's
     own (retrieval records count the encoder; fine-tuned checkpoints add a head)."""
-    counts = [r["provenance"]["parameters"] for o in outcomes for r in o.per_lang.values() if r["provenance"].get("parameters")]
+    counts = [r.provenance["parameters"] for o in outcomes for r in o.per_lang.values() if r.provenance.get("parameters")]
     return min(counts, key=lambda c: c["total"]) if counts else None
 
 
@@ -449,29 +449,30 @@ def _print_task(card, outcome: TaskOutcome, progress: bool) -> None:
     recs = outcome.per_lang
     if not recs:
         return
-    metric_names = list(next(iter(recs.values()))["metrics"])
+    metric_names = list(next(iter(recs.values())).metrics)
     print(f"\n{card.name} ({card.primary_metric}; {outcome.computed} computed, {outcome.reused} reused)")
     header = ["lang", "n", card.primary_metric, "95% CI"] + [m for m in metric_names if m != card.primary_metric]
     rows = [header]
     for lang in [l for l in card.languages if l in recs] + [l for l in recs if l not in card.languages]:
         r = recs[lang]
-        ci = r.get("ci95", {}).get(card.primary_metric if card.primary_metric in r.get("ci95", {}) else next(iter(r.get("ci95", {}) or {"": None})), None)
-        rows.append([lang, str(r.get("n_examples", "")), _fmt(r["primary_score"]), f"[{ci[0]:.2f}, {ci[1]:.2f}]" if ci else "-"]
-                    + [_fmt(r["metrics"].get(m)) for m in metric_names if m != card.primary_metric])
+        cis = r.ci95 or {}
+        ci = cis.get(card.primary_metric if card.primary_metric in cis else next(iter(cis or {"": None})), None)
+        rows.append([lang, str(r.n_examples), _fmt(r.primary_score), f"[{ci[0]:.2f}, {ci[1]:.2f}]" if ci else "-"]
+                    + [_fmt(r.metrics.get(m)) for m in metric_names if m != card.primary_metric])
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     for i, row in enumerate(rows):
         print("  " + "  ".join(c.rjust(w) if j else c.ljust(w) for j, (c, w) in enumerate(zip(row, widths))))
         if i == 0:
             print("  " + "  ".join("-" * w for w in widths))
-    scores = {l: r["primary_score"] for l, r in recs.items()}
+    scores = {l: r.primary_score for l, r in recs.items()}
     mean = sum(scores.values()) / len(scores)
     cover = f"{len(scores)}/{len(card.languages)} languages"
     line = f"  task score {mean:.2f} (mean over {cover}{'' if len(scores) >= len(card.languages) else ', partial'})"
     if card.has_gap:
         en = scores.get(card.english)
         if card.format == "extractive-qa":
-            em = {l: r["metrics"]["exact_match"] for l, r in recs.items()}
-            f1 = {l: r["metrics"]["f1"] for l, r in recs.items()}
+            em = {l: r.metrics["exact_match"] for l, r in recs.items()}
+            f1 = {l: r.metrics["f1"] for l, r in recs.items()}
             line += f"; English EM/F1 {_fmt(em.get('en'))}/{_fmt(f1.get('en'))}; gap EM {_fmt(gap_of(em, card.english))}, F1 {_fmt(gap_of(f1, card.english))}"
         else:
             line += f"; English {_fmt(en)}; gap {_fmt(gap_of(scores, card.english))}"

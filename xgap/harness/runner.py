@@ -18,6 +18,7 @@ from pathlib import Path
 
 from xgap.errors import XgapError
 from xgap.modeling.models import ModelRef
+from xgap.settings import EvalSettings, ReadsSettings, settings_of
 from xgap.store import ResultStore, atomic_write_json, input_key
 
 log = logging.getLogger("xgap")
@@ -32,26 +33,25 @@ class TaskPlan:
     finetune: str | None = None  # "card-recipe": phase (iii) from ``model`` (an encoder) before evaluating
 
 
-@dataclass
-class RunPlan:
+@dataclass(init=False)
+class RunPlan(ReadsSettings):
+    """One submission's run: its tasks and the one :class:`~xgap.settings.EvalSettings` they are evaluated with
+    (read through: ``plan.dtype`` is ``plan.settings.dtype``)."""
+
     submission: str
     tasks: list[TaskPlan]
-    manifest: dict | None = None
-    dtype: str = "float32"
-    batch_tokens: int = 16384
-    bootstrap: int = 1000
-    seed: int = 0
-    layer: int | None = None
-    pooling: str | None = None
-    data_dir: str | None = None
-    limit: int | None = None
-    split: str | None = None
-    force: bool = False
-    cache_dir: str | None = None
-    progress: bool = True
-    claimed_parameters: int | None = None
-    prompts: dict | None = None  # role -> text prefix (manifest ``prompts``, ``--prompt ROLE=PREFIX``)
-    parameters: dict | None = None  # the submission's size when the caller knows it (grids: the encoder's, from its weights)
+    settings: EvalSettings
+    manifest: dict | None
+    force: bool
+    claimed_parameters: int | None
+    parameters: dict | None  # the submission's size when the caller knows it (grids: the encoder's, from its weights)
+
+    def __init__(self, submission: str, tasks: list[TaskPlan], settings: EvalSettings | None = None, *, manifest: dict | None = None,
+                 force: bool = False, claimed_parameters: int | None = None, parameters: dict | None = None, **given):
+        """``given``: setting keywords (``dtype=...``, ``limit=...``) instead of ``settings``."""
+        self.submission, self.tasks, self.manifest, self.force = submission, tasks, manifest, force
+        self.claimed_parameters, self.parameters = claimed_parameters, parameters
+        self.settings = settings_of(settings, given)
 
 
 @dataclass
@@ -266,16 +266,14 @@ def plan_from_args(args, submission: str | None = None) -> RunPlan:
     from xgap.store import safe_identifier
 
     safe_identifier(sub, "submission id")  # checked here too, so a bad --submission-id stops before any work
-    return RunPlan(
-        submission=sub, tasks=plans, manifest=manifest, dtype=args.dtype or (manifest or {}).get("model", {}).get("dtype", "float32"),
-        batch_tokens=args.batch_tokens, bootstrap=args.bootstrap, seed=args.seed,
-        layer=args.layer if args.layer is not None else retrieval.get("layer"),
-        pooling=args.pooling or retrieval.get("pooling"), data_dir=args.data_dir, limit=args.limit, force=args.force,
-        split=getattr(args, "split", None),
-        cache_dir=args.cache_dir, progress=not (getattr(args, "quiet", False) or os.environ.get("XGAP_QUIET")),
-        claimed_parameters=(manifest or {}).get("claimed_parameters"),
-        prompts=parse_prompts((manifest or {}).get("prompts"), getattr(args, "prompt", None) or []),
-    )
+    settings = EvalSettings(
+        dtype=args.dtype or (manifest or {}).get("model", {}).get("dtype", "float32"), batch_tokens=args.batch_tokens,
+        bootstrap=args.bootstrap, seed=args.seed, layer=args.layer if args.layer is not None else retrieval.get("layer"),
+        pooling=args.pooling or retrieval.get("pooling"), data_dir=args.data_dir, limit=args.limit,
+        split=getattr(args, "split", None), cache_dir=args.cache_dir,
+        progress=not (getattr(args, "quiet", False) or os.environ.get("XGAP_QUIET")),
+        prompts=parse_prompts((manifest or {}).get("prompts"), getattr(args, "prompt", None) or []))
+    return RunPlan(sub, plans, settings, manifest=manifest, force=args.force, claimed_parameters=(manifest or {}).get("claimed_parameters"))
 
 
 # ------------------------------------------------------------------------------ running
@@ -284,7 +282,9 @@ def plan_jobs(plan: RunPlan, store: ResultStore, group_size: int | None = None):
 
     One job per (submission, task) holding all its missing languages (the model or encoder loads
     once; retrieval shares one embedding pass), split into groups of ``group_size`` languages when
-    given (finer fan-out for a cluster). No model is loaded here.
+    given (finer fan-out for a cluster). No model is loaded here. Each language's data is loaded
+    here (its fingerprint is part of the resume key) and handed to the job, so a local run reads
+    it once (:class:`~xgap.harness.jobs.Job`: a Ray worker reloads it).
     """
     from xgap.cards import load_card
     from xgap.formats import evaluator_for
@@ -293,21 +293,19 @@ def plan_jobs(plan: RunPlan, store: ResultStore, group_size: int | None = None):
     from xgap.modeling.models import weights_hash
     from xgap.progress import work_of
 
+    st = plan.settings
     jobs, outcomes = [], []
     for tp in plan.tasks:
         card = load_card(tp.task)
         evaluator = evaluator_for(card)
-        ctx = EvalContext(card=card, model=tp.model, dtype=plan.dtype, batch_tokens=plan.batch_tokens, bootstrap=plan.bootstrap,
-                          seed=plan.seed, progress=plan.progress, label_map=tp.label_map, layer=plan.layer, pooling=plan.pooling,
-                          cache_dir=plan.cache_dir, data_dir=plan.data_dir, limit=plan.limit, prompts=plan.prompts)
         whash = weights_hash(tp.model)
-        settings = evaluator.settings(ctx)
+        record_settings = evaluator.settings(EvalContext(card, tp.model, st, tp.label_map))
         outcome = TaskOutcome(tp.task)
-        missing, keys, work = [], {}, {}
+        missing, keys, work, loaded = [], {}, {}, {}
         for lang in tp.langs or card.languages:
-            es = load_for(evaluator, card, lang, plan.data_dir, plan.limit, plan.split)
+            es = load_for(evaluator, card, lang, st)
             key = input_key(card_hash=card.hash, data=es.fingerprint, weights=whash, revision=tp.model.revision,
-                            settings=settings, limit=plan.limit, bootstrap=plan.bootstrap, seed=plan.seed, split=es.split,
+                            settings=record_settings, limit=st.limit, bootstrap=st.bootstrap, seed=st.seed, split=es.split,
                             results_version=RESULTS_VERSION)
             old = None if plan.force else store.find(plan.submission, tp.task, es.lang)
             if old is not None and old.input_key == key:
@@ -317,15 +315,14 @@ def plan_jobs(plan: RunPlan, store: ResultStore, group_size: int | None = None):
                 missing.append(es.lang)
                 keys[es.lang] = key
                 work[es.lang] = work_of(es.examples)
+                loaded[es.lang] = es
         outcomes.append(outcome)
         step = group_size or len(missing) or 1
         for i in range(0, len(missing), step):
             group = missing[i:i + step]
             jobs.append(Job(submission=plan.submission, task=tp.task, model=tp.model, langs=group,
-                            keys={l: keys[l] for l in group}, weights_hash=whash, settings=settings, dtype=plan.dtype,
-                            batch_tokens=plan.batch_tokens, bootstrap=plan.bootstrap, seed=plan.seed, layer=plan.layer,
-                            pooling=plan.pooling, data_dir=plan.data_dir, limit=plan.limit, split=plan.split, cache_dir=plan.cache_dir,
-                            progress=plan.progress, label_map=tp.label_map, work={l: work[l] for l in group}, prompts=plan.prompts))
+                            keys={l: keys[l] for l in group}, weights_hash=whash, record_settings=record_settings, settings=st,
+                            label_map=tp.label_map, work={l: work[l] for l in group}, preloaded={l: loaded[l] for l in group}))
     return jobs, outcomes
 
 
@@ -369,14 +366,14 @@ def run_plans(plans: list[RunPlan], output: str | Path, executor=None) -> dict[s
         from xgap.harness.executors import LocalExecutor
         from xgap.progress import RunProgress
 
-        show = isinstance(executor, LocalExecutor) and any(p.progress for p in plans)
+        show = isinstance(executor, LocalExecutor) and any(p.settings.progress for p in plans)
         with RunProgress([(j.task, lang, j.work.get(lang, 1)) for j in jobs for lang in j.langs], enabled=show):
             failures = executor.run(jobs, on_result)
         for plan in plans:
             if len(plans) > 1:
                 print(f"\n== {plan.submission}")
             for o in outcomes[plan.submission]:
-                _print_task(load_card(o.task), o, plan.progress)
+                _print_task(load_card(o.task), o, plan.settings.progress)
             _write_submission_manifest(store, plan, plan.parameters or params.get(plan.submission)
                                        or _params_from_records(outcomes[plan.submission]))
     if failures:
@@ -400,10 +397,11 @@ def _phase3(plan: RunPlan) -> None:
         from xgap.training.api import finetuned_checkpoint
 
         log.info("%s/%s: phase (iii) fine-tuning with the card's recipe (cached)", plan.submission, tp.task)
-        cache = Path(plan.cache_dir or os.environ.get("XGAP_CACHE_DIR") or Path.home() / ".cache" / "xgap")
-        res = finetuned_checkpoint(tp.model.path, tp.task, cache / "phase3", data_dir=plan.data_dir, seed=plan.seed,
-                                   dtype=plan.dtype, revision=tp.model.revision, trust_remote_code=tp.model.trust_remote_code,
-                                   progress=plan.progress)
+        st = plan.settings
+        cache = Path(st.cache_dir or os.environ.get("XGAP_CACHE_DIR") or Path.home() / ".cache" / "xgap")
+        res = finetuned_checkpoint(tp.model.path, tp.task, cache / "phase3", data_dir=st.data_dir, seed=st.seed,
+                                   dtype=st.dtype, revision=tp.model.revision, trust_remote_code=tp.model.trust_remote_code,
+                                   progress=st.progress)
         tp.model = ModelRef(str(res.output), None, tp.model.trust_remote_code)
         tp.finetune = None
 
@@ -489,7 +487,7 @@ def run_from_cli(args) -> int:
     t0 = time.perf_counter()
     executor = make_executor(args.executor) if args.executor == "local" else make_executor(
         args.executor, address=args.address, num_gpus=args.gpus_per_job, num_cpus=args.cpus_per_job,
-        retries=args.retries, group_size=args.group_size, progress=plan.progress)
+        retries=args.retries, group_size=args.group_size, progress=plan.settings.progress)
     results = run_plans(plans, args.output, executor)
     outcomes = [o for os_ in results.values() for o in os_]
     computed = sum(o.computed for o in outcomes)

@@ -18,7 +18,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
               "xgap.provenance", "xgap.logs")),
     ("config", ("xgap.validation", "xgap.cards")),
     ("metrics", ("xgap.metrics",)),
-    ("records", ("xgap.store", "xgap.record", "xgap.documents")),
+    ("records", ("xgap.store", "xgap.record", "xgap.manifest", "xgap.documents")),
     ("data", ("xgap.data",)),
     ("modeling", ("xgap.modeling",)),
     ("formats", ("xgap.formats", "xgap.scoring", "xgap.export")),

@@ -55,3 +55,16 @@ def test_record_fields_are_the_schema_properties():
     assert set(Record.__dataclass_fields__) == set(schema["properties"])
     required = {n for n, f in Record.__dataclass_fields__.items() if f.default is f.default_factory}  # no default: required
     assert required <= set(schema["required"])
+
+
+def test_manifest_is_parsed_once_against_the_schema():
+    from xgap.errors import ValidationFailed
+    from xgap.manifest import Manifest
+
+    doc = {"id": "m", "name": "M", "model": {"hub": "org/m"}, "base_encoder": "org/m", "intermediate": "none",
+           "license": "mit", "authors": ["a"]}
+    m = Manifest.parse(doc, "m.yaml")
+    assert (m.id, m.tasks, m.retrieval, m.prompts, m.claimed_parameters, m.reported) == ("m", {}, {}, None, None, False)
+    assert m.doc is doc  # kept verbatim: the store writes it back as given
+    with pytest.raises(ValidationFailed, match=r"^m.yaml: .*name"):
+        Manifest.parse({k: v for k, v in doc.items() if k != "name"}, "m.yaml")

@@ -84,19 +84,17 @@ def load_reference(path) -> dict:
 
 def _manifest_for(model: dict, manifests, ref_path, citation: str) -> dict:
     from xgap.errors import XgapError
-    from xgap.validation import check
-    from xgap.yamlio import read_yaml
+    from xgap.manifest import Manifest
 
     if manifests is not None:
         f = Path(manifests) / f"{model['id']}.yaml"
         if f.is_file():
-            doc = read_yaml(f)
-            check(doc, "submission", str(f))
-            if not doc.get("reported"):
+            m = Manifest.load(f)
+            if not m.reported:
                 raise XgapError(f"{f}: reported: the manifest of published model '{model['id']}' must say 'reported: true' - fix: add it")
-            if doc["id"] != model["id"]:
-                raise XgapError(f"{f}: id: '{doc['id']}' does not match '{model['id']}' in {ref_path} - fix: use the same id")
-            return doc
+            if m.id != model["id"]:
+                raise XgapError(f"{f}: id: '{m.id}' does not match '{model['id']}' in {ref_path} - fix: use the same id")
+            return m.doc
     inter = model.get("intermediate", "none")
     doc = {"id": str(model["id"]), "name": str(model["name"]),
            "description": f"Published figures imported from {Path(ref_path).name}; no manifest found for this model.",
@@ -105,8 +103,7 @@ def _manifest_for(model: dict, manifests, ref_path, citation: str) -> dict:
            "authors": [citation.split(",")[0] if citation else "unknown"], "reported": True}
     if model.get("params"):
         doc["claimed_parameters"] = int(model["params"])
-    check(doc, "submission", f"{ref_path}: models[{model['id']}]")
-    return doc
+    return Manifest.parse(doc, f"{ref_path}: models[{model['id']}]").doc
 
 
 def import_reported(path, output="results", manifests=None) -> dict:

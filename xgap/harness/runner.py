@@ -13,6 +13,7 @@ import logging
 import os
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -169,22 +170,20 @@ def plan_from_args(args, submission: str | None = None) -> RunPlan:
     """The plan for one submission manifest (``submission``) or for ``--model`` arguments."""
     from xgap.cards import load_card
 
-    manifest = None
+    m = None  # the submission's Manifest, when a manifest file is given
     per_task_models: dict[str, ModelRef] = {}
     default_ref: ModelRef | None = None
     label_maps = _parse_label_maps(args.label_map)
     retrieval = {}
     finetune: dict[str, str] = {}
     if submission:
-        from xgap.validation import check
-        from xgap.yamlio import read_yaml
+        from xgap.manifest import Manifest
 
-        manifest = read_yaml(submission)
-        check(manifest, "submission", submission)
-        if manifest.get("reported"):
+        m = Manifest.load(submission)
+        if m.reported:
             raise XgapError(f"{submission}: a reported submission holds published figures only - use xgap import-reported")
-        default_ref = ref_from_manifest_model(manifest["model"], args.trust_remote_code)
-        for task, spec in (manifest.get("tasks") or {}).items():
+        default_ref = ref_from_manifest_model(m.model, args.trust_remote_code)
+        for task, spec in m.tasks.items():
             if spec.get("checkpoint"):
                 cp = spec["checkpoint"]
                 per_task_models[task] = ModelRef(cp, spec.get("revision"), args.trust_remote_code)
@@ -192,7 +191,7 @@ def plan_from_args(args, submission: str | None = None) -> RunPlan:
                 finetune[task] = spec["finetune"]
             if spec.get("label_map"):
                 label_maps.setdefault(task, {}).update(spec["label_map"])
-        retrieval = manifest.get("retrieval") or {}
+        retrieval = m.retrieval
     packages: dict[str, str] = {}  # folder -> package name (names the submission of a --model package:NAME run)
 
     def cli_ref(name: str) -> ModelRef:
@@ -213,8 +212,8 @@ def plan_from_args(args, submission: str | None = None) -> RunPlan:
         default_ref = ModelRef(default_ref.name, default_ref.revision, True)
     if args.tasks:
         tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
-    elif manifest and manifest.get("tasks"):
-        tasks = list(manifest["tasks"])
+    elif m and m.tasks:
+        tasks = list(m.tasks)
     elif per_task_models:
         tasks = list(per_task_models)
     else:
@@ -258,8 +257,8 @@ def plan_from_args(args, submission: str | None = None) -> RunPlan:
         raise XgapError(f"--langs: {shown} is not a language of any of the tasks {', '.join(tasks)} - fix: use codes from `xgap tasks show TASK`")
     if args.submission_id:
         sub = args.submission_id
-    elif manifest:
-        sub = manifest["id"]
+    elif m:
+        sub = m.id
     else:
         name = default_ref.name if default_ref else plans[0].model.name
         sub = slug(packages.get(name, name))
@@ -267,13 +266,13 @@ def plan_from_args(args, submission: str | None = None) -> RunPlan:
 
     safe_identifier(sub, "submission id")  # checked here too, so a bad --submission-id stops before any work
     settings = EvalSettings(
-        dtype=args.dtype or (manifest or {}).get("model", {}).get("dtype", "float32"), batch_tokens=args.batch_tokens,
+        dtype=args.dtype or (m.model.get("dtype", "float32") if m else "float32"), batch_tokens=args.batch_tokens,
         bootstrap=args.bootstrap, seed=args.seed, layer=args.layer if args.layer is not None else retrieval.get("layer"),
         pooling=args.pooling or retrieval.get("pooling"), data_dir=args.data_dir, limit=args.limit,
         split=getattr(args, "split", None), cache_dir=args.cache_dir,
         progress=not (getattr(args, "quiet", False) or os.environ.get("XGAP_QUIET")),
-        prompts=parse_prompts((manifest or {}).get("prompts"), getattr(args, "prompt", None) or []))
-    return RunPlan(sub, plans, settings, manifest=manifest, force=args.force, claimed_parameters=(manifest or {}).get("claimed_parameters"))
+        prompts=parse_prompts(m and m.prompts, getattr(args, "prompt", None) or []))
+    return RunPlan(sub, plans, settings, manifest=m and m.doc, force=args.force, claimed_parameters=m and m.claimed_parameters)
 
 
 # ------------------------------------------------------------------------------ running
@@ -326,17 +325,21 @@ def plan_jobs(plan: RunPlan, store: ResultStore, group_size: int | None = None):
     return jobs, outcomes
 
 
-def run_plan(plan: RunPlan, output: str | Path, executor=None) -> list[TaskOutcome]:
+def run_plan(plan: RunPlan, output: str | Path, executor=None, report: Callable[[str], None] | None = None) -> list[TaskOutcome]:
     """Evaluate every missing (task, language) of ``plan`` into the store at ``output``."""
-    return run_plans([plan], output, executor)[plan.submission]
+    return run_plans([plan], output, executor, report)[plan.submission]
 
 
-def run_plans(plans: list[RunPlan], output: str | Path, executor=None) -> dict[str, list[TaskOutcome]]:
+def run_plans(plans: list[RunPlan], output: str | Path, executor=None,
+              report: Callable[[str], None] | None = None) -> dict[str, list[TaskOutcome]]:
     """Evaluate several submissions' missing records; all their jobs go to ``executor`` at once.
 
     ``executor`` runs the jobs (default: in this process, one after another); every record is
-    written here, on the driver, atomically, as soon as its job returns.
+    written here, on the driver, atomically, as soon as its job returns. ``report`` receives the
+    per-task result tables line by line once the jobs are done, before any failure is raised
+    (commands pass ``print``: the tables are their output; default: logged at INFO).
     """
+    report = report or log.info
     from xgap.cards import load_card
     from xgap.harness.executors import LocalExecutor
 
@@ -371,9 +374,10 @@ def run_plans(plans: list[RunPlan], output: str | Path, executor=None) -> dict[s
             failures = executor.run(jobs, on_result)
         for plan in plans:
             if len(plans) > 1:
-                print(f"\n== {plan.submission}")
+                report(f"\n== {plan.submission}")
             for o in outcomes[plan.submission]:
-                _print_task(load_card(o.task), o, plan.settings.progress)
+                for line in task_table(load_card(o.task), o):
+                    report(line)
             _write_submission_manifest(store, plan, plan.parameters or params.get(plan.submission)
                                        or _params_from_records(outcomes[plan.submission]))
     if failures:
@@ -441,14 +445,15 @@ def _fmt(x) -> str:
     return "-" if x is None else f"{x:.2f}"
 
 
-def _print_task(card, outcome: TaskOutcome, progress: bool) -> None:
+def task_table(card, outcome: TaskOutcome) -> list[str]:
+    """The lines of one task's result table (per language, then the task score and the gap)."""
     from xgap.metrics.aggregate import gap as gap_of
 
     recs = outcome.per_lang
     if not recs:
-        return
+        return []
     metric_names = list(next(iter(recs.values())).metrics)
-    print(f"\n{card.name} ({card.primary_metric}; {outcome.computed} computed, {outcome.reused} reused)")
+    out = [f"\n{card.name} ({card.primary_metric}; {outcome.computed} computed, {outcome.reused} reused)"]
     header = ["lang", "n", card.primary_metric, "95% CI"] + [m for m in metric_names if m != card.primary_metric]
     rows = [header]
     for lang in [l for l in card.languages if l in recs] + [l for l in recs if l not in card.languages]:
@@ -459,9 +464,9 @@ def _print_task(card, outcome: TaskOutcome, progress: bool) -> None:
                     + [_fmt(r.metrics.get(m)) for m in metric_names if m != card.primary_metric])
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     for i, row in enumerate(rows):
-        print("  " + "  ".join(c.rjust(w) if j else c.ljust(w) for j, (c, w) in enumerate(zip(row, widths))))
+        out.append("  " + "  ".join(c.rjust(w) if j else c.ljust(w) for j, (c, w) in enumerate(zip(row, widths))))
         if i == 0:
-            print("  " + "  ".join("-" * w for w in widths))
+            out.append("  " + "  ".join("-" * w for w in widths))
     scores = {l: r.primary_score for l, r in recs.items()}
     mean = sum(scores.values()) / len(scores)
     cover = f"{len(scores)}/{len(card.languages)} languages"
@@ -474,7 +479,7 @@ def _print_task(card, outcome: TaskOutcome, progress: bool) -> None:
             line += f"; English EM/F1 {_fmt(em.get('en'))}/{_fmt(f1.get('en'))}; gap EM {_fmt(gap_of(em, card.english))}, F1 {_fmt(gap_of(f1, card.english))}"
         else:
             line += f"; English {_fmt(en)}; gap {_fmt(gap_of(scores, card.english))}"
-    print(line)
+    return [*out, line]
 
 
 def run_from_cli(args) -> int:
@@ -488,7 +493,7 @@ def run_from_cli(args) -> int:
     executor = make_executor(args.executor) if args.executor == "local" else make_executor(
         args.executor, address=args.address, num_gpus=args.gpus_per_job, num_cpus=args.cpus_per_job,
         retries=args.retries, group_size=args.group_size, progress=plan.settings.progress)
-    results = run_plans(plans, args.output, executor)
+    results = run_plans(plans, args.output, executor, report=print)
     outcomes = [o for os_ in results.values() for o in os_]
     computed = sum(o.computed for o in outcomes)
     reused = sum(o.reused for o in outcomes)

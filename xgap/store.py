@@ -23,6 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from xgap.errors import ValidationFailed, XgapError
+from xgap.manifest import Manifest
 from xgap.record import Record, as_dict, parse_record
 from xgap.validation import problems
 
@@ -295,9 +296,10 @@ def read_manifest_file(folder: Path) -> dict | None:
         raise XgapError(f"{path}: corrupt submission manifest ({exc}) - delete it; `xgap run` rewrites it") from None
     if type(doc) is not dict or type(doc.get("manifest")) is not dict:
         raise XgapError(f"{path}: expected {{\"manifest\": {{...}}, \"parameters\": ...}} - delete it; `xgap run` rewrites it")
-    found = problems(doc["manifest"], "submission", f"{path}: manifest")
-    if found:
-        raise XgapError(found[0])
+    try:
+        Manifest.parse(doc["manifest"], f"{path}: manifest")
+    except ValidationFailed as exc:
+        raise XgapError(exc.problems[0]) from None
     params = doc.get("parameters")
     if params is not None and (type(params) is not dict or type(params.get("total")) is not int):
         raise XgapError(f"{path}: parameters: expected {{\"total\": integer, ...}} or null - fix or delete the file")

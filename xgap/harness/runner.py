@@ -170,7 +170,7 @@ def plan_from_args(args, submission: str | None = None) -> RunPlan:
     """The plan for one submission manifest (``submission``) or for ``--model`` arguments."""
     from xgap.cards import load_card
 
-    m = None  # the submission's Manifest, when a manifest file is given
+    manifest = None  # the submission's Manifest, when a manifest file is given
     per_task_models: dict[str, ModelRef] = {}
     default_ref: ModelRef | None = None
     label_maps = _parse_label_maps(args.label_map)
@@ -179,11 +179,11 @@ def plan_from_args(args, submission: str | None = None) -> RunPlan:
     if submission:
         from xgap.manifest import Manifest
 
-        m = Manifest.load(submission)
-        if m.reported:
+        manifest = Manifest.load(submission)
+        if manifest.reported:
             raise XgapError(f"{submission}: a reported submission holds published figures only - use xgap import-reported")
-        default_ref = ref_from_manifest_model(m.model, args.trust_remote_code)
-        for task, spec in m.tasks.items():
+        default_ref = ref_from_manifest_model(manifest.model, args.trust_remote_code)
+        for task, spec in manifest.tasks.items():
             if spec.get("checkpoint"):
                 cp = spec["checkpoint"]
                 per_task_models[task] = ModelRef(cp, spec.get("revision"), args.trust_remote_code)
@@ -191,7 +191,7 @@ def plan_from_args(args, submission: str | None = None) -> RunPlan:
                 finetune[task] = spec["finetune"]
             if spec.get("label_map"):
                 label_maps.setdefault(task, {}).update(spec["label_map"])
-        retrieval = m.retrieval
+        retrieval = manifest.retrieval
     packages: dict[str, str] = {}  # folder -> package name (names the submission of a --model package:NAME run)
 
     def cli_ref(name: str) -> ModelRef:
@@ -212,8 +212,8 @@ def plan_from_args(args, submission: str | None = None) -> RunPlan:
         default_ref = ModelRef(default_ref.name, default_ref.revision, True)
     if args.tasks:
         tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
-    elif m and m.tasks:
-        tasks = list(m.tasks)
+    elif manifest and manifest.tasks:
+        tasks = list(manifest.tasks)
     elif per_task_models:
         tasks = list(per_task_models)
     else:
@@ -257,8 +257,8 @@ def plan_from_args(args, submission: str | None = None) -> RunPlan:
         raise XgapError(f"--langs: {shown} is not a language of any of the tasks {', '.join(tasks)} - fix: use codes from `xgap tasks show TASK`")
     if args.submission_id:
         sub = args.submission_id
-    elif m:
-        sub = m.id
+    elif manifest:
+        sub = manifest.id
     else:
         name = default_ref.name if default_ref else plans[0].model.name
         sub = slug(packages.get(name, name))
@@ -266,13 +266,14 @@ def plan_from_args(args, submission: str | None = None) -> RunPlan:
 
     safe_identifier(sub, "submission id")  # checked here too, so a bad --submission-id stops before any work
     settings = EvalSettings(
-        dtype=args.dtype or (m.model.get("dtype", "float32") if m else "float32"), batch_tokens=args.batch_tokens,
+        dtype=args.dtype or (manifest.model.get("dtype", "float32") if manifest else "float32"), batch_tokens=args.batch_tokens,
         bootstrap=args.bootstrap, seed=args.seed, layer=args.layer if args.layer is not None else retrieval.get("layer"),
         pooling=args.pooling or retrieval.get("pooling"), data_dir=args.data_dir, limit=args.limit,
         split=getattr(args, "split", None), cache_dir=args.cache_dir,
         progress=not (getattr(args, "quiet", False) or os.environ.get("XGAP_QUIET")),
-        prompts=parse_prompts(m and m.prompts, getattr(args, "prompt", None) or []))
-    return RunPlan(sub, plans, settings, manifest=m and m.doc, force=args.force, claimed_parameters=m and m.claimed_parameters)
+        prompts=parse_prompts(manifest and manifest.prompts, getattr(args, "prompt", None) or []))
+    return RunPlan(sub, plans, settings, manifest=manifest and manifest.doc, force=args.force,
+                   claimed_parameters=manifest and manifest.claimed_parameters)
 
 
 # ------------------------------------------------------------------------------ running

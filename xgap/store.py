@@ -6,6 +6,10 @@ sidecar is safely on disk, so a record's presence means the whole (submission, t
 result is complete. A lock file keeps two runs from interleaving writes into one store, and each
 record carries an ``input_key`` (hash of card, data, model weights and settings) so a rerun skips
 exactly the records whose inputs are unchanged.
+
+Reading a whole store (:func:`read_store`, :func:`read_submission`: the leaderboard, ``xgap
+compare``, ``import-reported``) is strict and fast: every record goes through the one parser,
+:func:`xgap.record.parse_record`, and must sit where its content says.
 """
 
 from __future__ import annotations

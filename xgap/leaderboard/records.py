@@ -23,8 +23,8 @@ import json
 import os
 from pathlib import Path
 
-from xgap.record import loads, parse_record, record_ok  # noqa: F401 - re-exported for the site
-from xgap.store import SubmissionFiles, read_manifest_file, read_store, submission_folders  # noqa: F401 - re-exported
+from xgap.record import loads  # noqa: F401 - re-exported for the site
+from xgap.store import SubmissionFiles, read_store, submission_folders  # noqa: F401 - re-exported for the site
 from xgap.store import read_submission as _read_submission
 
 #: A folder whose mtime is this close to (or after) the build's start is re-read next time: the

@@ -14,11 +14,11 @@ PACKAGE = Path(__file__).resolve().parents[1] / "xgap"
 
 #: Bottom to top. A module belongs to the first layer with a matching prefix (longest prefix wins).
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("base", ("xgap", "xgap.errors", "xgap.yamlio", "xgap.resources", "xgap.argtypes", "xgap.progress",
+    ("base", ("xgap", "xgap.errors", "xgap.yamlio", "xgap.resources", "xgap.argtypes", "xgap.progress", "xgap.settings",
               "xgap.provenance", "xgap.logs")),
     ("config", ("xgap.validation", "xgap.cards")),
     ("metrics", ("xgap.metrics",)),
-    ("records", ("xgap.store", "xgap.record")),
+    ("records", ("xgap.store", "xgap.record", "xgap.manifest", "xgap.documents")),
     ("data", ("xgap.data",)),
     ("modeling", ("xgap.modeling",)),
     ("formats", ("xgap.formats", "xgap.scoring", "xgap.export")),

@@ -11,9 +11,8 @@ from helpers.synthetic import evaluated_record
 from xgap.cli import main
 from xgap.errors import XgapError
 from xgap.leaderboard.model import build_leaderboard
-from xgap.leaderboard.records import read_store
 from xgap.reported import import_reported
-from xgap.store import ResultStore
+from xgap.store import ResultStore, read_store
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_REF = REPO.parent / "shared" / "reference" / "published-xtreme.yaml"

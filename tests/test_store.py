@@ -10,8 +10,8 @@ from helpers.synthetic import evaluated_record
 
 from xgap.cli import main
 from xgap.errors import ValidationFailed, XgapError
-from xgap.leaderboard.records import read_store, read_submission, record_ok
-from xgap.store import ResultStore, read_record
+from xgap.record import record_ok
+from xgap.store import ResultStore, read_record, read_store, read_submission
 from xgap.validation import problems
 
 
@@ -188,7 +188,7 @@ def _run(store, inputs: dict, computed: list) -> None:
     for lang, parts in inputs.items():
         key = input_key(**parts)
         old = store.find("m", "xnli", lang)
-        if old is not None and old.get("input_key") == key:
+        if old is not None and old.input_key == key:
             continue
         rec = _rec(lang=lang)
         rec["input_key"] = key

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from xgap.cards import load_card_file
+from xgap.documents import detect_kind, iter_documents, validate_paths
 from xgap.errors import ValidationFailed, XgapError
-from xgap.validation import check, detect_kind, iter_documents, problems, validate_paths
+from xgap.validation import check, problems
 from xgap.yamlio import read_yaml
 
 FIX = Path(__file__).parent / "fixtures" / "foundation"

@@ -214,3 +214,27 @@ def list_cards(root: Path | None = None) -> list[Card]:
     """All shipped cards, targets first, each group in file-name order."""
     cards = [load_card(n, root) for n in card_files(root)]
     return sorted(cards, key=lambda c: (c.kind != "target", c.path.parent.name, c.name))
+
+
+def manifest_task_problems(doc: dict, filename: str) -> list[str]:
+    """A manifest's ``tasks:`` keys must name target cards: a typo fails here, not after a run started."""
+    known = card_files()
+    targets = sorted(n for n in known if load_card(n).kind == "target")
+    out = []
+    tasks = doc.get("tasks") if isinstance(doc, dict) and isinstance(doc.get("tasks"), dict) else {}
+    for task, spec in tasks.items():
+        if task not in known:
+            import difflib
+
+            close = difflib.get_close_matches(task, targets, n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            out.append(f"{filename}: tasks.{task}: unknown task - fix: {hint}use one of the targets {', '.join(targets)}")
+        elif task not in targets:
+            out.append(f"{filename}: tasks.{task}: is an intermediate task - fix: list target tasks only ({', '.join(targets)})")
+        elif isinstance(spec, dict) and isinstance(spec.get("languages"), list):
+            card = load_card(task)
+            bad = [lang for lang in spec["languages"] if lang not in card.languages]
+            if bad:
+                out.append(f"{filename}: tasks.{task}.languages: {', '.join(map(repr, bad))} not among {task}'s languages - "
+                           f"fix: use codes from {' '.join(card.languages)}")
+    return out

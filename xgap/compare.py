@@ -23,6 +23,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from xgap.record import Record
+
 DASH = "\u2014"
 
 
@@ -40,12 +42,12 @@ def resolve_submission(arg: str, results: str) -> Path:
                     f"or a submission id with --results")
 
 
-def _per_example(sidecar: dict, record: dict):
+def _per_example(sidecar: dict, record: Record):
     """Per-example values of the record's primary score (0-100 scale), or None when unavailable."""
     import numpy as np
 
     pe = (sidecar or {}).get("per_example") or {}
-    metric = record["primary_metric"]
+    metric = record.primary_metric
     if metric in pe:
         vals = np.asarray(pe[metric], dtype=float)
     elif metric == "em_f1_mean" and "exact_match" in pe and "f1" in pe and len(pe["exact_match"]) == len(pe["f1"]):
@@ -54,18 +56,18 @@ def _per_example(sidecar: dict, record: dict):
         return None
     if vals.size == 0:
         return None
-    mean, score = float(vals.mean()), record["primary_score"]
+    mean, score = float(vals.mean()), record.primary_score
     if abs(mean * 100 - score) < abs(mean - score):
         vals, mean = vals * 100, mean * 100
     # The values must reproduce the recorded score (allowing for rounding): otherwise they are not its examples.
     return vals if abs(mean - score) <= 0.01 + 1e-6 * abs(score) else None
 
 
-def _sidecar(path: str, record: dict):
+def _sidecar(path: str, record: Record):
     from xgap.errors import XgapError
     from xgap.store import ResultStore
 
-    if not record.get("predictions"):
+    if not record.predictions:
         return None, "no predictions sidecar"
     try:
         return ResultStore(Path(path).parent).load_predictions(record, Path(path)), None
@@ -75,13 +77,13 @@ def _sidecar(path: str, record: dict):
         return None, f"sidecar unusable ({str(exc)[:80]})"
 
 
-def compare_records(base: dict, new: dict, base_path: str, new_path: str, n_resamples: int, seed: int) -> dict:
+def compare_records(base: Record, new: Record, base_path: str, new_path: str, n_resamples: int, seed: int) -> dict:
     """One row: delta and its interval (paired where possible) for a (task, language)."""
     import math
 
     from xgap.metrics.bootstrap import paired_bootstrap_delta
 
-    row = {"base": base["primary_score"], "new": new["primary_score"], "delta": new["primary_score"] - base["primary_score"],
+    row = {"base": base.primary_score, "new": new.primary_score, "delta": new.primary_score - base.primary_score,
            "low": None, "high": None, "method": "none", "note": ""}
     sb, why_b = _sidecar(base_path, base)
     sn, why_n = _sidecar(new_path, new)
@@ -100,12 +102,21 @@ def compare_records(base: dict, new: dict, base_path: str, new_path: str, n_resa
             row["note"] = why_b or why_n or "no per-example values for the primary metric"
         else:
             row["note"] = f"different example counts ({len(vb)} vs {len(vn)})"
-    cb = (base.get("ci95") or {}).get(base["primary_metric"])
-    cn = (new.get("ci95") or {}).get(new["primary_metric"])
+    cb = (base.ci95 or {}).get(base.primary_metric)
+    cn = (new.ci95 or {}).get(new.primary_metric)
     if cb and cn:
         half = math.hypot((cb[1] - cb[0]) / 2, (cn[1] - cn[0]) / 2)
         row.update(low=row["delta"] - half, high=row["delta"] + half, method="unpaired")
     return row
+
+
+def _by_key(records: list) -> dict:
+    """``{(task, language): (path, Record)}`` of a submission's ``[(path, record dict)]``."""
+    out = {}
+    for path, rec in records:
+        r = Record.from_dict(rec)
+        out[(r.task, r.language)] = (path, r)
+    return out
 
 
 def gate(row: dict, tolerance: float) -> bool:
@@ -118,31 +129,31 @@ def compare(base_dir, new_dir, tolerance: float = 0.5, n_resamples: int = 1000, 
     import math
 
     from xgap.errors import XgapError
-    from xgap.leaderboard.records import read_submission
+    from xgap.store import read_submission
 
     if not (isinstance(tolerance, (int, float)) and math.isfinite(tolerance) and tolerance >= 0):
         raise XgapError(f"tolerance must be a finite number >= 0, got {tolerance!r} (NaN would turn the gate off)")
 
     base, new = read_submission(Path(base_dir)), read_submission(Path(new_dir))
-    b = {(r["task"], r["language"]): (p, r) for p, r in base.records}
-    n = {(r["task"], r["language"]): (p, r) for p, r in new.records}
+    b = _by_key(base.records)
+    n = _by_key(new.records)
     rows = []
     for key in sorted(set(b) | set(n)):
         task, lang = key
         if key not in n:
             rows.append({"task": task, "lang": lang, "status": "ok" if allow_missing else "FAIL", "kind": "missing",
-                         "base": b[key][1]["primary_score"], "new": None, "delta": None, "low": None, "high": None,
+                         "base": b[key][1].primary_score, "new": None, "delta": None, "low": None, "high": None,
                          "method": DASH, "note": "missing in NEW"})
             continue
         if key not in b:
-            rows.append({"task": task, "lang": lang, "status": "new", "kind": "new", "base": None, "new": n[key][1]["primary_score"],
+            rows.append({"task": task, "lang": lang, "status": "new", "kind": "new", "base": None, "new": n[key][1].primary_score,
                          "delta": None, "low": None, "high": None, "method": DASH, "note": "only in NEW"})
             continue
         (pb, rb), (pn, rn) = b[key], n[key]
-        if rb["primary_metric"] != rn["primary_metric"] or rb["status"] != rn["status"]:
+        if rb.primary_metric != rn.primary_metric or rb.status != rn.status:
             rows.append({"task": task, "lang": lang, "status": "ok" if allow_missing else "FAIL", "kind": "incomparable",
-                         "base": rb["primary_score"], "new": rn["primary_score"], "delta": None, "low": None, "high": None,
-                         "method": DASH, "note": f"not comparable: {rb['status']} {rb['primary_metric']} vs {rn['status']} {rn['primary_metric']}"})
+                         "base": rb.primary_score, "new": rn.primary_score, "delta": None, "low": None, "high": None,
+                         "method": DASH, "note": f"not comparable: {rb.status} {rb.primary_metric} vs {rn.status} {rn.primary_metric}"})
             continue
         row = compare_records(rb, rn, pb, pn, n_resamples, seed)
         row.update(task=task, lang=lang, kind="compared", status="FAIL" if gate(row, tolerance) else "ok")

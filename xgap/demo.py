@@ -94,7 +94,7 @@ def run_demo(results="results", site="site", data_dir=None, reported=None, tasks
                              data_dir=str(data) if data else None, progress=not quiet, layer=retrieval.get("layer"),
                              pooling=retrieval.get("pooling"), prompts=parse_prompts(doc.get("prompts"), []),
                              claimed_parameters=doc["claimed_parameters"]))
-    run_plans(plans, results)
+    run_plans(plans, results, report=print)
     ref_file = _reference_file(reported, data)
     imported = None
     if ref_file is not None:

@@ -84,19 +84,17 @@ def load_reference(path) -> dict:
 
 def _manifest_for(model: dict, manifests, ref_path, citation: str) -> dict:
     from xgap.errors import XgapError
-    from xgap.validation import check
-    from xgap.yamlio import read_yaml
+    from xgap.manifest import Manifest
 
     if manifests is not None:
         f = Path(manifests) / f"{model['id']}.yaml"
         if f.is_file():
-            doc = read_yaml(f)
-            check(doc, "submission", str(f))
-            if not doc.get("reported"):
+            m = Manifest.load(f)
+            if not m.reported:
                 raise XgapError(f"{f}: reported: the manifest of published model '{model['id']}' must say 'reported: true' - fix: add it")
-            if doc["id"] != model["id"]:
-                raise XgapError(f"{f}: id: '{doc['id']}' does not match '{model['id']}' in {ref_path} - fix: use the same id")
-            return doc
+            if m.id != model["id"]:
+                raise XgapError(f"{f}: id: '{m.id}' does not match '{model['id']}' in {ref_path} - fix: use the same id")
+            return m.doc
     inter = model.get("intermediate", "none")
     doc = {"id": str(model["id"]), "name": str(model["name"]),
            "description": f"Published figures imported from {Path(ref_path).name}; no manifest found for this model.",
@@ -105,8 +103,7 @@ def _manifest_for(model: dict, manifests, ref_path, citation: str) -> dict:
            "authors": [citation.split(",")[0] if citation else "unknown"], "reported": True}
     if model.get("params"):
         doc["claimed_parameters"] = int(model["params"])
-    check(doc, "submission", f"{ref_path}: models[{model['id']}]")
-    return doc
+    return Manifest.parse(doc, f"{ref_path}: models[{model['id']}]").doc
 
 
 def import_reported(path, output="results", manifests=None) -> dict:
@@ -114,9 +111,9 @@ def import_reported(path, output="results", manifests=None) -> dict:
     from xgap import __version__
     from xgap.cards import load_card
     from xgap.errors import XgapError
-    from xgap.leaderboard.records import read_submission
     from xgap.provenance import now_iso
-    from xgap.store import ResultStore, atomic_write_json
+    from xgap.record import Record
+    from xgap.store import ResultStore, atomic_write_json, read_submission
 
     ref = load_reference(path)
     manifests = manifests if manifests is not None else _default_manifest_dir()
@@ -135,26 +132,26 @@ def import_reported(path, output="results", manifests=None) -> dict:
             sub = manifest["id"]
             folder = store.root / sub
             if folder.is_dir():
-                existing = read_submission(folder)  # a corrupt record here stops the import (named)
-                if any(rec["status"] == "evaluated" for _, rec in existing.records):
+                # a corrupt record here stops the import (named)
+                existing = [(p, Record.from_dict(rec)) for p, rec in read_submission(folder).records]
+                if any(rec.status == "evaluated" for _, rec in existing):
                     raise XgapError(f"{folder}: holds evaluated records - reported figures never share a folder with them; "
                                     f"fix: give the published model another id in {path}")
-                for p, rec in existing.records:  # drop reported figures the file no longer lists
-                    if rec["status"] == "reported" and rec["task"] not in model["scores"]:
+                for p, rec in existing:  # drop reported figures the file no longer lists
+                    if rec.status == "reported" and rec.task not in model["scores"]:
                         Path(p).unlink()
             for task, score in model["scores"].items():
                 card = load_card(task)
                 if card.kind != "target":
                     raise _fail(path, f"models[{sub}].scores.{task}", "is not a target task", "use one of the XTREME targets")
                 metric = metric_override.get(task) or ("f1" if card.format == "extractive-qa" else card.primary_metric)
-                record = {
-                    "record_version": 1, "status": "reported", "submission": sub, "task": task, "language": "all",
-                    "split": card.eval_split, "metrics": {metric: float(score)}, "primary_metric": metric,
-                    "primary_score": float(score), "n_examples": None, "settings": {"zero_shot": True, "published": True},
-                    "citation": citation,
-                    "provenance": {"xgap_version": __version__,
-                                   "source": f"{Path(path).name}: sources.{model['source']}" + (f" ({src['note']})" if src.get("note") else "")},
-                }
+                record = Record(
+                    status="reported", submission=sub, task=task, language="all", split=card.eval_split,
+                    metrics={metric: float(score)}, primary_metric=metric, primary_score=float(score), n_examples=None,
+                    settings={"zero_shot": True, "published": True}, citation=citation,
+                    provenance={"xgap_version": __version__,
+                                "source": f"{Path(path).name}: sources.{model['source']}" + (f" ({src['note']})" if src.get("note") else "")},
+                )
                 store.write(record)
                 written += 1
             params = model.get("params") or manifest.get("claimed_parameters")

@@ -6,6 +6,10 @@ sidecar is safely on disk, so a record's presence means the whole (submission, t
 result is complete. A lock file keeps two runs from interleaving writes into one store, and each
 record carries an ``input_key`` (hash of card, data, model weights and settings) so a rerun skips
 exactly the records whose inputs are unchanged.
+
+Reading a whole store (:func:`read_store`, :func:`read_submission`: the leaderboard, ``xgap
+compare``, ``import-reported``) is strict and fast: every record goes through the one parser,
+:func:`xgap.record.parse_record`, and must sit where its content says.
 """
 
 from __future__ import annotations
@@ -18,9 +22,13 @@ import logging
 import os
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from xgap.errors import ValidationFailed, XgapError
+from xgap.manifest import Manifest
+from xgap.record import Record, as_dict, parse_record
 from xgap.validation import problems
 
 log = logging.getLogger("xgap")
@@ -162,13 +170,14 @@ class ResultStore:
         return n
 
     # ---------------------------------------------------------------- writing
-    def write(self, record: dict, predictions: dict | None = None) -> Path:
+    def write(self, record: Record | dict, predictions: dict | None = None) -> Path:
         """Validate, then atomically write one record (its predictions sidecar first).
 
         Nothing is written before the record (with the sidecar's hash in it) has passed the
         schema and its identifiers are safe path components; the sidecar goes to disk before the
         record, so a record's presence still means its sidecar is complete.
         """
+        record = as_dict(record)
         sub, task, lang = record["submission"], record["task"], record["language"]
         path = self.record_path(sub, task, lang)
         data = None
@@ -189,7 +198,7 @@ class ResultStore:
         """Read and validate one record; a corrupt or invalid record is an error naming its path."""
         return read_record(path)
 
-    def find(self, submission: str, task: str, lang: str) -> dict | None:
+    def find(self, submission: str, task: str, lang: str) -> Record | None:
         """The stored record, or None when it is absent, invalid, or its sidecar is missing/changed
         (all three are recomputed by the run; `xgap validate` reports them)."""
         path = self.record_path(submission, task, lang)
@@ -203,9 +212,10 @@ class ResultStore:
         if problem:
             log.info("%s; recomputing", problem)
             return None
-        return record
+        return Record.from_dict(record)
 
-    def load_predictions(self, record: dict, record_path: Path) -> dict | None:
+    def load_predictions(self, record: Record | dict, record_path: Path) -> dict | None:
+        record = as_dict(record)
         meta = record.get("predictions")
         if not meta:
             return None
@@ -251,10 +261,136 @@ def sidecar_problem(record: dict, record_path: Path) -> str | None:
 
 def read_record(path: Path) -> dict:
     """Read and validate one record (a fast structural check first, full jsonschema on doubt)."""
-    from xgap.leaderboard.records import parse_record
-
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
         raise XgapError(f"{path}: unreadable result record ({exc.strerror}) - delete it and rerun to recompute") from None
     return parse_record(path, data)
+
+
+# ---------------------------------------------------------------- reading a whole store
+# Strict and fast, for the leaderboard, ``xgap compare`` and ``import-reported``: each record goes
+# through :func:`xgap.record.parse_record` and must sit where its content says
+# (``<submission>/<task>/<language>.json``): a file copied into the wrong folder would otherwise be
+# attributed to the wrong model.
+@dataclass
+class SubmissionFiles:
+    """One submission folder of a store: its manifest.json (if any) and its records."""
+
+    id: str
+    folder: Path
+    manifest_file: dict | None = None  # the parsed manifest.json: {"manifest", "parameters", "updated_at"}
+    records: list = field(default_factory=list)  # [(path, record)] in (task, language) order
+    stamps: dict | None = None  # folder stamps taken before reading (see :func:`xgap.leaderboard.records.folder_stamps`); None: not cacheable
+    from_cache: bool = False  # records are slim cached copies (enough for the table, not for the provenance page)
+
+
+def read_manifest_file(folder: Path) -> dict | None:
+    """``<submission>/manifest.json`` parsed and checked, or None when absent."""
+    path = folder / "manifest.json"
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise XgapError(f"{path}: cannot read ({exc})") from None
+    try:
+        doc = json.loads(data)
+    except ValueError as exc:
+        raise XgapError(f"{path}: corrupt submission manifest ({exc}) - delete it; `xgap run` rewrites it") from None
+    if type(doc) is not dict or type(doc.get("manifest")) is not dict:
+        raise XgapError(f"{path}: expected {{\"manifest\": {{...}}, \"parameters\": ...}} - delete it; `xgap run` rewrites it")
+    try:
+        Manifest.parse(doc["manifest"], f"{path}: manifest")
+    except ValidationFailed as exc:
+        raise XgapError(exc.problems[0]) from None
+    params = doc.get("parameters")
+    if params is not None and (type(params) is not dict or type(params.get("total")) is not int):
+        raise XgapError(f"{path}: parameters: expected {{\"total\": integer, ...}} or null - fix or delete the file")
+    return doc
+
+
+def _record_files(folder: Path) -> list:
+    """``[(task, name, path)]`` of the record files in a submission folder, sorted."""
+    try:
+        task_dirs = sorted((e.name, e.path) for e in os.scandir(folder) if e.is_dir() and not e.name.startswith((".", "_")))
+    except OSError as exc:
+        raise XgapError(f"{folder}: cannot list ({exc})") from None
+    out = []
+    for task, tdir in task_dirs:
+        for name in sorted(e.name for e in os.scandir(tdir)):
+            if name.endswith(".json") and not name.startswith(".") and not name.endswith(".predictions.json"):
+                out.append((task, name, f"{tdir}/{name}"))
+    return out
+
+
+def read_submission(folder: Path, on_problem=None, stamps: dict | None = None) -> SubmissionFiles:
+    """Every record of one submission folder (``<task>/<lang>.json``), checked.
+
+    ``on_problem(message)`` receives each problem and the record is dropped; without it the first
+    problem raises. Either way a bad record is never used. ``stamps``: the folder's stamps the
+    caller took before reading (the site's cache, :func:`xgap.leaderboard.records.folder_stamps`),
+    kept on the result only when the folder had no problem.
+    """
+    folder = Path(folder)
+    sub = SubmissionFiles(id=folder.name, folder=folder)
+    files = _record_files(folder)
+    clean = True
+
+    def problem(msg: str) -> None:
+        nonlocal clean
+        clean = False
+        if on_problem is None:
+            raise XgapError(msg)
+        on_problem(msg)
+
+    try:
+        sub.manifest_file = read_manifest_file(folder)
+    except XgapError as exc:
+        problem(str(exc))
+    mid = (sub.manifest_file or {}).get("manifest", {}).get("id")
+    if mid is not None and mid != sub.id:
+        problem(f"{folder / 'manifest.json'}: manifest id '{str(mid)[:80]}' differs from its folder '{sub.id}' - fix: move the "
+                "folder or correct the id (a record is shown under the submission whose folder holds it)")
+        sub.manifest_file = None
+    known = _known_tasks()
+    for task, name, path in files:
+        if task not in known:
+            problem(f"{path}: unknown task '{task[:80]}' - fix: remove the folder or use one of {', '.join(sorted(known))}")
+            continue
+        try:
+            with open(path, "rb") as fh:
+                rec = parse_record(path, fh.read())
+        except XgapError as exc:
+            problem(str(exc))
+            continue
+        lang = name[:-5]
+        if rec["submission"] != sub.id or rec["task"] != task or rec["language"] != lang:
+            problem(f"{path}: record says {rec['submission']}/{rec['task']}/{rec['language']} but sits at "
+                    f"{sub.id}/{task}/{lang} - move it to the matching folder or rerun")
+            continue
+        sub.records.append((path, rec))
+    # never cache a folder with problems: they are reported on every build
+    sub.stamps = stamps if clean else None
+    return sub
+
+
+@lru_cache(maxsize=1)
+def _known_tasks() -> frozenset:
+    """Task names with a card (once per process: a store has many submission folders)."""
+    from xgap.cards import card_files
+
+    return frozenset(card_files())
+
+
+def submission_folders(root: Path | str) -> list[Path]:
+    """The submission folders of a store (sorted; hidden and ``_``-prefixed folders skipped)."""
+    root = Path(root)
+    if not root.is_dir():
+        raise XgapError(f"{root}: no such results folder - fix: run `xgap run` or `xgap import-reported` first, or pass --results")
+    return sorted(Path(e.path) for e in os.scandir(root) if e.is_dir() and not e.name.startswith((".", "_")))
+
+
+def read_store(root: Path | str, on_problem=None) -> list[SubmissionFiles]:
+    """All submissions of the store at ``root``, each with its checked records."""
+    return [read_submission(f, on_problem) for f in submission_folders(root)]

@@ -47,27 +47,26 @@ def _available_ref(model: dict, trust: bool = False):
 
 def check_submission(path, count: bool = True, trust_remote_code: bool = False) -> list:
     """Validate ``path`` and (if possible) count its parameters; return the report lines."""
+    from xgap.cards import manifest_task_problems
     from xgap.errors import XgapError
-    from xgap.validation import check, manifest_task_problems
-    from xgap.yamlio import read_yaml
+    from xgap.manifest import Manifest
 
-    doc = read_yaml(path)
-    check(doc, "submission", str(path))
-    if Path(path).stem != doc["id"]:
-        raise XgapError(f"{path}: id: '{doc['id']}' differs from the file name '{Path(path).stem}' - fix: rename the file or the id")
-    found = manifest_task_problems(doc, str(path))
+    m = Manifest.load(path)
+    if Path(path).stem != m.id:
+        raise XgapError(f"{path}: id: '{m.id}' differs from the file name '{Path(path).stem}' - fix: rename the file or the id")
+    found = manifest_task_problems(m.doc, str(path))
     if found:
         raise XgapError(found[0])
-    kind = "reported (published figures only; import with xgap import-reported)" if doc.get("reported") else "to evaluate"
-    lines = [f"{path}: valid submission '{doc['id']}' ({doc['name']}), {kind}"]
-    inter = doc["intermediate"]
+    kind = "reported (published figures only; import with xgap import-reported)" if m.reported else "to evaluate"
+    lines = [f"{path}: valid submission '{m.id}' ({m.name}), {kind}"]
+    inter = m.intermediate
     lines.append(f"intermediate: {inter if isinstance(inter, str) else ' + '.join(inter)}; tasks: "
-                 f"{', '.join(doc.get('tasks') or {}) or ('as published' if doc.get('reported') else 'none listed')}")
-    claimed = doc.get("claimed_parameters")
-    where = next(f"{k} {doc['model'][k]}" for k in ("path", "package", "hub") if doc["model"].get(k))
-    ref, why = _available_ref(doc["model"], trust_remote_code) if count else (None, "counting skipped (--no-count)")
+                 f"{', '.join(m.tasks) or ('as published' if m.reported else 'none listed')}")
+    claimed = m.claimed_parameters
+    where = next(f"{k} {m.model[k]}" for k in ("path", "package", "hub") if m.model.get(k))
+    ref, why = _available_ref(m.model, trust_remote_code) if count else (None, "counting skipped (--no-count)")
     if ref is None:
-        run = "shown as the published size (reported, not verified)" if doc.get("reported") else \
+        run = "shown as the published size (reported, not verified)" if m.reported else \
             "counted from the weights when `xgap run` loads the model; a claim more than 1% off stops the run"
         claim = f"claimed {claimed:,}" if claimed else "no claimed_parameters"
         lines.append(f"parameters: {claim}; {why}: {run}")

@@ -6,6 +6,7 @@ import argparse
 
 from xgap.argtypes import finite_nonneg_float, int_range, nonneg_int, positive_int, seed_int
 from xgap.commands.options import add_data_acceptance_arguments
+from xgap.settings import DEFAULT_BATCH_TOKENS
 
 retries = int_range(0, 100)
 
@@ -32,7 +33,7 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--layer", type=nonneg_int, help="retrieval: hidden-state layer (default: the card's rule n//2+2)")
     p.add_argument("--pooling", choices=["mean", "cls", "model"], help="retrieval pooling (default: the card's, mean)")
     p.add_argument("--dtype", choices=["float32", "bfloat16"], default=None, help="float32 (default) or the bf16 fast path")
-    p.add_argument("--batch-tokens", type=positive_int, default=16384, help="token budget per length-sorted batch")
+    p.add_argument("--batch-tokens", type=positive_int, default=DEFAULT_BATCH_TOKENS, help="token budget per length-sorted batch")
     p.add_argument("--label-map", action="append", default=[], metavar="[TASK:]SRC=DST",
                    help="map a checkpoint label (or id) to a card label, e.g. LABEL_0=contradiction")
     p.add_argument("--trust-remote-code", action="store_true", help="allow the checkpoint's own Python code (off by default)")

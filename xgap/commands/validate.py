@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def cmd_validate(args) -> int:
-    from xgap.validation import iter_documents, validate_paths
+    from xgap.documents import iter_documents, validate_paths
 
     skipped: list = []
     problems = validate_paths(args.paths, skipped)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from xgap.modeling.models import ModelRef
+from xgap.settings import EvalSettings, ReadsSettings, settings_of
 
 # Bump when an evaluator's numbers change for the same inputs (a bug fix, a protocol detail): it is
 # part of every record's resume key, so records computed by older code are recomputed, not reused.
@@ -29,25 +30,24 @@ class LanguageResult:
     extra_settings: dict = field(default_factory=dict)
 
 
-@dataclass
-class EvalContext:
-    """Everything an evaluator needs besides the examples; models load lazily, once per task."""
+@dataclass(init=False)
+class EvalContext(ReadsSettings):
+    """Everything an evaluator needs besides the examples; models load lazily, once per task.
+
+    The run's :class:`~xgap.settings.EvalSettings` read through (``ctx.dtype``, ``ctx.batch_tokens``, ...).
+    """
 
     card: Any
     model: ModelRef
-    dtype: str = "float32"
-    batch_tokens: int = 16384
-    bootstrap: int = 1000
-    seed: int = 0
-    progress: bool = True
-    label_map: dict | None = None
-    layer: int | None = None
-    pooling: str | None = None
-    cache_dir: str | None = None
-    data_dir: str | None = None
-    limit: int | None = None
-    prompts: dict | None = None  # role -> text prefix the model expects (manifest ``prompts`` / ``--prompt``)
-    _loaded: dict = field(default_factory=dict)
+    settings: EvalSettings
+    label_map: dict | None
+    _loaded: dict
+
+    def __init__(self, card, model: ModelRef, settings: EvalSettings | None = None, label_map: dict | None = None, **given):
+        """``given``: setting keywords (``dtype=...``) instead of ``settings``."""
+        self.card, self.model, self.label_map = card, model, label_map
+        self.settings = settings_of(settings, given)
+        self._loaded = {}
 
     def loaded(self, key: str, factory):
         if key not in self._loaded:

@@ -10,9 +10,10 @@ from __future__ import annotations
 from xgap.data import hub
 from xgap.formats.registry import Format
 from xgap.modeling import features
+from xgap.settings import DEFAULT_BATCH_TOKENS
 
 
-def predict_choices(model, tokenizer, examples, max_length: int, dtype: str = "float32", batch_tokens: int = 16384) -> list[int]:
+def predict_choices(model, tokenizer, examples, max_length: int, dtype: str = "float32", batch_tokens: int = DEFAULT_BATCH_TOKENS) -> list[int]:
     """Index of the best choice for each multiple-choice example, in input order."""
     import torch
 

@@ -206,9 +206,10 @@ def evaluation_plan(experiment: Experiment, submission: str, tasks: list, data_d
     ``evaluation`` settings. One place for both the plan's "done" check and the run, so the two
     compute the same resume keys. ``extra``: further RunPlan fields (manifest, progress, ...)."""
     from xgap.harness.runner import RunPlan
+    from xgap.settings import DEFAULT_BATCH_TOKENS
 
     ev = experiment.evaluation
-    return RunPlan(submission=submission, tasks=tasks, dtype=ev.get("dtype", "float32"), batch_tokens=ev.get("batch_tokens", 16384),
+    return RunPlan(submission=submission, tasks=tasks, dtype=ev.get("dtype", "float32"), batch_tokens=ev.get("batch_tokens", DEFAULT_BATCH_TOKENS),
                    bootstrap=ev.get("bootstrap", 1000), seed=0, data_dir=data_dir, limit=ev.get("limit"), split=ev.get("split"), **extra)
 
 

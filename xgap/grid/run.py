@@ -190,7 +190,7 @@ def run_grid(experiment: Experiment, output: str | Path, *, root: str | Path | N
                                      cache_dir=cache_dir, progress=progress, parameters=params[cell.encoder.key],
                                      prompts=dict(cell.encoder.prompts) or None))
     try:
-        results = run_plans(plans, output, executor) if plans else {}
+        results = run_plans(plans, output, executor, report=print) if plans else {}
     except XgapError as exc:
         out.failures.append(("evaluation", str(exc)))
         results = {}

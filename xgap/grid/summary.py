@@ -342,7 +342,7 @@ def _summarize(experiment: str, members: list) -> GridSummary:
 
 def summarize_store(results_root: str | Path, experiment: str | None = None, on_problem=None) -> list[GridSummary]:
     """Read the store at ``results_root`` (the leaderboard's checked fast reader) and summarise its grids."""
-    from xgap.leaderboard.records import read_store
+    from xgap.store import read_store
 
     return summarize_submissions(read_store(results_root, on_problem), experiment)
 

@@ -12,11 +12,18 @@ import time
 from dataclasses import dataclass, field
 
 from xgap.modeling.models import ModelRef
+from xgap.record import Record
+from xgap.settings import EvalSettings, ReadsSettings
 
 
 @dataclass
-class Job:
-    """Evaluate ``langs`` of ``task`` for ``submission`` (picklable: plain data only)."""
+class Job(ReadsSettings):
+    """Evaluate ``langs`` of ``task`` for ``submission`` (picklable: plain data only).
+
+    ``preloaded`` holds the example sets planning already loaded (lang -> example set), so a local
+    run reads each (task, language) once. It is not pickled: a job sent to a Ray worker reloads
+    its data there (one read per worker, and the driver never ships a data set over the network).
+    """
 
     submission: str
     task: str
@@ -24,22 +31,15 @@ class Job:
     langs: list[str]
     keys: dict[str, str]  # lang -> input_key the driver computed
     weights_hash: str
-    settings: dict
-    dtype: str = "float32"
-    batch_tokens: int = 16384
-    bootstrap: int = 1000
-    seed: int = 0
-    layer: int | None = None
-    pooling: str | None = None
-    data_dir: str | None = None
-    limit: int | None = None
-    split: str | None = None
-    cache_dir: str | None = None
-    progress: bool = True
+    record_settings: dict  # the format's settings (evaluator.settings): written into each record, hashed into its key
+    settings: EvalSettings = field(default_factory=EvalSettings)
     label_map: dict | None = None
     work: dict = field(default_factory=dict)  # lang -> estimated sentences to encode (drives the run's progress ETA)
-    prompts: dict | None = None  # role -> text prefix (the model's declared prompts)
     resources: dict = field(default_factory=lambda: {"num_cpus": 1, "num_gpus": 0})
+    preloaded: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "preloaded": {}}
 
     @property
     def name(self) -> str:
@@ -49,23 +49,24 @@ class Job:
 @dataclass
 class JobResult:
     job: str
-    items: list  # [(record, sidecar)], one per language
+    items: list  # [(Record, sidecar)], one per language
     encoder_parameters: dict | None = None
 
 
-def load_for(evaluator, card, lang: str, data_dir, limit: int | None, split: str | None = None):
-    """Examples for one language (mining loads dev and test), cut to ``limit`` for smoke runs.
+def load_for(evaluator, card, lang: str, settings: EvalSettings):
+    """Examples for one language (mining loads dev and test), cut to ``settings.limit`` for smoke runs.
 
-    ``split`` overrides the card's evaluation split (e.g. MLQA dev where only dev is at hand);
-    the split is part of every record and of its resume key.
+    ``settings.split`` overrides the card's evaluation split (e.g. MLQA dev where only dev is at
+    hand); the split is part of every record and of its resume key.
     """
+    data_dir, limit = settings.data_dir, settings.limit
     from xgap.data import load_examples
     from xgap.data.examples import Bitext
 
     if hasattr(evaluator, "load"):
         es = evaluator.load(card, lang, data_dir)
     else:
-        es = load_examples(card, lang, split or card.eval_split, data_dir=data_dir)
+        es = load_examples(card, lang, settings.split or card.eval_split, data_dir=data_dir)
     if limit:
         ex = es.examples
         if isinstance(ex, Bitext):
@@ -116,9 +117,8 @@ def execute_job(job: Job, on_item=None) -> JobResult:
 
     card = load_card(job.task)
     evaluator = evaluator_for(card)
-    ctx = EvalContext(card=card, model=job.model, dtype=job.dtype, batch_tokens=job.batch_tokens, bootstrap=job.bootstrap,
-                      seed=job.seed, progress=job.progress, label_map=job.label_map, layer=job.layer, pooling=job.pooling,
-                      cache_dir=job.cache_dir, data_dir=job.data_dir, limit=job.limit, prompts=job.prompts)
+    st = job.settings
+    ctx = EvalContext(card, job.model, st, job.label_map)
     from xgap.progress import active
 
     items, enc_params = [], None
@@ -126,20 +126,21 @@ def execute_job(job: Job, on_item=None) -> JobResult:
         started, t0 = now_iso(), time.perf_counter()
         if active() is not None:
             active().start(job.task, lang)
-        es = load_for(evaluator, card, lang, job.data_dir, job.limit, job.split)
+        es = job.preloaded.pop(lang, None)  # what planning loaded (local runs); else read it here
+        if es is None:
+            es = load_for(evaluator, card, lang, job.settings)
         result = evaluator.evaluate(ctx, es)
         params, encoder_params = _parameters(ctx)
         enc_params = enc_params or encoder_params
-        record = {
-            "record_version": 1, "status": "evaluated", "submission": job.submission, "task": job.task,
-            "language": es.lang, "split": es.split,
-            "metrics": {k: round(float(v), 6) for k, v in result.metrics.items()},
-            "primary_metric": card.primary_metric, "primary_score": round(float(result.primary_score), 6),
-            "n_examples": result.n_examples, "ci95": result.ci95,
-            "settings": {**job.settings, **{k: v for k, v in result.extra_settings.items() if not isinstance(v, list)},
-                         "batch_tokens": job.batch_tokens, "limit": job.limit, "bootstrap_resamples": job.bootstrap},
-            "input_key": job.keys[lang],
-            "provenance": {
+        record = Record(
+            submission=job.submission, task=job.task, language=es.lang, split=es.split,
+            metrics={k: round(float(v), 6) for k, v in result.metrics.items()},
+            primary_metric=card.primary_metric, primary_score=round(float(result.primary_score), 6),
+            n_examples=result.n_examples, ci95=result.ci95,
+            settings={**job.record_settings, **{k: v for k, v in result.extra_settings.items() if not isinstance(v, list)},
+                      "batch_tokens": st.batch_tokens, "limit": st.limit, "bootstrap_resamples": st.bootstrap},
+            input_key=job.keys[lang],
+            provenance={
                 **base_provenance(), "card_version": card.version, "card_hash": card.hash,
                 "data_origin": es.origin, "data_fingerprint": es.fingerprint,
                 **({"data_caveats": list(es.caveats)} if getattr(es, "caveats", None) else {}),
@@ -147,11 +148,11 @@ def execute_job(job: Job, on_item=None) -> JobResult:
                 **({"parameters": params} if params else {}),
                 **({"lineage": _lineage(job.model)} if _lineage(job.model) else {}),
                 # the declared prompts, where this task used one (then settings.prompt holds the prefix)
-                **({"prompts": dict(job.prompts)} if job.prompts and "prompt" in job.settings else {}),
-                "device": device_description(), "seed": job.seed, "started_at": started,
+                **({"prompts": dict(st.prompts)} if st.prompts and "prompt" in job.record_settings else {}),
+                "device": device_description(), "seed": st.seed, "started_at": started,
                 "wall_seconds": round(time.perf_counter() - t0, 3),
             },
-        }
+        )
         if active() is not None:
             active().finish(job.task, lang)
         extra_lists = {k: v for k, v in result.extra_settings.items() if isinstance(v, list)}

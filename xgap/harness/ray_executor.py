@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
+from dataclasses import replace
 
 from xgap.errors import XgapError
 
@@ -64,8 +65,7 @@ class RayExecutor:
         pending = {}
 
         def submit(i):
-            job = jobs[i]
-            job.progress = False  # worker output is not shown on the driver
+            job = jobs[i] = _for_worker(jobs[i])
             opts = {"num_cpus": self.num_cpus, "num_gpus": self.num_gpus, "max_retries": 0}
             pending[remote.options(**opts).remote(job)] = i
             attempts[i] = attempts.get(i, 0) + 1
@@ -102,6 +102,19 @@ class RayExecutor:
         if bar:
             bar.close()
         return failures
+
+
+def _for_worker(job):
+    """``job`` as a worker runs it: without progress bars (worker output is not shown on the driver).
+
+    An evaluation job also drops the data planning loaded (the worker reloads its languages), so
+    the driver does not keep every data set in memory while the cluster works."""
+    from xgap.harness.jobs import Job
+
+    if isinstance(job, Job):
+        return replace(job, settings=replace(job.settings, progress=False), preloaded={})
+    job.progress = False  # a grid's training job
+    return job
 
 
 def _one_line(exc: Exception) -> str:

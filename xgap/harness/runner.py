@@ -13,11 +13,13 @@ import logging
 import os
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from xgap.errors import XgapError
 from xgap.modeling.models import ModelRef
+from xgap.settings import EvalSettings, ReadsSettings, settings_of
 from xgap.store import ResultStore, atomic_write_json, input_key
 
 log = logging.getLogger("xgap")
@@ -32,32 +34,31 @@ class TaskPlan:
     finetune: str | None = None  # "card-recipe": phase (iii) from ``model`` (an encoder) before evaluating
 
 
-@dataclass
-class RunPlan:
+@dataclass(init=False)
+class RunPlan(ReadsSettings):
+    """One submission's run: its tasks and the one :class:`~xgap.settings.EvalSettings` they are evaluated with
+    (read through: ``plan.dtype`` is ``plan.settings.dtype``)."""
+
     submission: str
     tasks: list[TaskPlan]
-    manifest: dict | None = None
-    dtype: str = "float32"
-    batch_tokens: int = 16384
-    bootstrap: int = 1000
-    seed: int = 0
-    layer: int | None = None
-    pooling: str | None = None
-    data_dir: str | None = None
-    limit: int | None = None
-    split: str | None = None
-    force: bool = False
-    cache_dir: str | None = None
-    progress: bool = True
-    claimed_parameters: int | None = None
-    prompts: dict | None = None  # role -> text prefix (manifest ``prompts``, ``--prompt ROLE=PREFIX``)
-    parameters: dict | None = None  # the submission's size when the caller knows it (grids: the encoder's, from its weights)
+    settings: EvalSettings
+    manifest: dict | None
+    force: bool
+    claimed_parameters: int | None
+    parameters: dict | None  # the submission's size when the caller knows it (grids: the encoder's, from its weights)
+
+    def __init__(self, submission: str, tasks: list[TaskPlan], settings: EvalSettings | None = None, *, manifest: dict | None = None,
+                 force: bool = False, claimed_parameters: int | None = None, parameters: dict | None = None, **given):
+        """``given``: setting keywords (``dtype=...``, ``limit=...``) instead of ``settings``."""
+        self.submission, self.tasks, self.manifest, self.force = submission, tasks, manifest, force
+        self.claimed_parameters, self.parameters = claimed_parameters, parameters
+        self.settings = settings_of(settings, given)
 
 
 @dataclass
 class TaskOutcome:
     task: str
-    per_lang: dict = field(default_factory=dict)  # lang -> record
+    per_lang: dict = field(default_factory=dict)  # lang -> Record
     computed: int = 0
     reused: int = 0
 
@@ -169,22 +170,20 @@ def plan_from_args(args, submission: str | None = None) -> RunPlan:
     """The plan for one submission manifest (``submission``) or for ``--model`` arguments."""
     from xgap.cards import load_card
 
-    manifest = None
+    manifest = None  # the submission's Manifest, when a manifest file is given
     per_task_models: dict[str, ModelRef] = {}
     default_ref: ModelRef | None = None
     label_maps = _parse_label_maps(args.label_map)
     retrieval = {}
     finetune: dict[str, str] = {}
     if submission:
-        from xgap.validation import check
-        from xgap.yamlio import read_yaml
+        from xgap.manifest import Manifest
 
-        manifest = read_yaml(submission)
-        check(manifest, "submission", submission)
-        if manifest.get("reported"):
+        manifest = Manifest.load(submission)
+        if manifest.reported:
             raise XgapError(f"{submission}: a reported submission holds published figures only - use xgap import-reported")
-        default_ref = ref_from_manifest_model(manifest["model"], args.trust_remote_code)
-        for task, spec in (manifest.get("tasks") or {}).items():
+        default_ref = ref_from_manifest_model(manifest.model, args.trust_remote_code)
+        for task, spec in manifest.tasks.items():
             if spec.get("checkpoint"):
                 cp = spec["checkpoint"]
                 per_task_models[task] = ModelRef(cp, spec.get("revision"), args.trust_remote_code)
@@ -192,7 +191,7 @@ def plan_from_args(args, submission: str | None = None) -> RunPlan:
                 finetune[task] = spec["finetune"]
             if spec.get("label_map"):
                 label_maps.setdefault(task, {}).update(spec["label_map"])
-        retrieval = manifest.get("retrieval") or {}
+        retrieval = manifest.retrieval
     packages: dict[str, str] = {}  # folder -> package name (names the submission of a --model package:NAME run)
 
     def cli_ref(name: str) -> ModelRef:
@@ -213,8 +212,8 @@ def plan_from_args(args, submission: str | None = None) -> RunPlan:
         default_ref = ModelRef(default_ref.name, default_ref.revision, True)
     if args.tasks:
         tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
-    elif manifest and manifest.get("tasks"):
-        tasks = list(manifest["tasks"])
+    elif manifest and manifest.tasks:
+        tasks = list(manifest.tasks)
     elif per_task_models:
         tasks = list(per_task_models)
     else:
@@ -259,23 +258,22 @@ def plan_from_args(args, submission: str | None = None) -> RunPlan:
     if args.submission_id:
         sub = args.submission_id
     elif manifest:
-        sub = manifest["id"]
+        sub = manifest.id
     else:
         name = default_ref.name if default_ref else plans[0].model.name
         sub = slug(packages.get(name, name))
     from xgap.store import safe_identifier
 
     safe_identifier(sub, "submission id")  # checked here too, so a bad --submission-id stops before any work
-    return RunPlan(
-        submission=sub, tasks=plans, manifest=manifest, dtype=args.dtype or (manifest or {}).get("model", {}).get("dtype", "float32"),
-        batch_tokens=args.batch_tokens, bootstrap=args.bootstrap, seed=args.seed,
-        layer=args.layer if args.layer is not None else retrieval.get("layer"),
-        pooling=args.pooling or retrieval.get("pooling"), data_dir=args.data_dir, limit=args.limit, force=args.force,
-        split=getattr(args, "split", None),
-        cache_dir=args.cache_dir, progress=not (getattr(args, "quiet", False) or os.environ.get("XGAP_QUIET")),
-        claimed_parameters=(manifest or {}).get("claimed_parameters"),
-        prompts=parse_prompts((manifest or {}).get("prompts"), getattr(args, "prompt", None) or []),
-    )
+    settings = EvalSettings(
+        dtype=args.dtype or (manifest.model.get("dtype", "float32") if manifest else "float32"), batch_tokens=args.batch_tokens,
+        bootstrap=args.bootstrap, seed=args.seed, layer=args.layer if args.layer is not None else retrieval.get("layer"),
+        pooling=args.pooling or retrieval.get("pooling"), data_dir=args.data_dir, limit=args.limit,
+        split=getattr(args, "split", None), cache_dir=args.cache_dir,
+        progress=not (getattr(args, "quiet", False) or os.environ.get("XGAP_QUIET")),
+        prompts=parse_prompts(manifest and manifest.prompts, getattr(args, "prompt", None) or []))
+    return RunPlan(sub, plans, settings, manifest=manifest and manifest.doc, force=args.force,
+                   claimed_parameters=manifest and manifest.claimed_parameters)
 
 
 # ------------------------------------------------------------------------------ running
@@ -284,7 +282,9 @@ def plan_jobs(plan: RunPlan, store: ResultStore, group_size: int | None = None):
 
     One job per (submission, task) holding all its missing languages (the model or encoder loads
     once; retrieval shares one embedding pass), split into groups of ``group_size`` languages when
-    given (finer fan-out for a cluster). No model is loaded here.
+    given (finer fan-out for a cluster). No model is loaded here. Each language's data is loaded
+    here (its fingerprint is part of the resume key) and handed to the job, so a local run reads
+    it once (:class:`~xgap.harness.jobs.Job`: a Ray worker reloads it).
     """
     from xgap.cards import load_card
     from xgap.formats import evaluator_for
@@ -293,53 +293,54 @@ def plan_jobs(plan: RunPlan, store: ResultStore, group_size: int | None = None):
     from xgap.modeling.models import weights_hash
     from xgap.progress import work_of
 
+    st = plan.settings
     jobs, outcomes = [], []
     for tp in plan.tasks:
         card = load_card(tp.task)
         evaluator = evaluator_for(card)
-        ctx = EvalContext(card=card, model=tp.model, dtype=plan.dtype, batch_tokens=plan.batch_tokens, bootstrap=plan.bootstrap,
-                          seed=plan.seed, progress=plan.progress, label_map=tp.label_map, layer=plan.layer, pooling=plan.pooling,
-                          cache_dir=plan.cache_dir, data_dir=plan.data_dir, limit=plan.limit, prompts=plan.prompts)
         whash = weights_hash(tp.model)
-        settings = evaluator.settings(ctx)
+        record_settings = evaluator.settings(EvalContext(card, tp.model, st, tp.label_map))
         outcome = TaskOutcome(tp.task)
-        missing, keys, work = [], {}, {}
+        missing, keys, work, loaded = [], {}, {}, {}
         for lang in tp.langs or card.languages:
-            es = load_for(evaluator, card, lang, plan.data_dir, plan.limit, plan.split)
+            es = load_for(evaluator, card, lang, st)
             key = input_key(card_hash=card.hash, data=es.fingerprint, weights=whash, revision=tp.model.revision,
-                            settings=settings, limit=plan.limit, bootstrap=plan.bootstrap, seed=plan.seed, split=es.split,
+                            settings=record_settings, limit=st.limit, bootstrap=st.bootstrap, seed=st.seed, split=es.split,
                             results_version=RESULTS_VERSION)
             old = None if plan.force else store.find(plan.submission, tp.task, es.lang)
-            if old is not None and old.get("input_key") == key:
+            if old is not None and old.input_key == key:
                 outcome.per_lang[es.lang] = old
                 outcome.reused += 1
             else:
                 missing.append(es.lang)
                 keys[es.lang] = key
                 work[es.lang] = work_of(es.examples)
+                loaded[es.lang] = es
         outcomes.append(outcome)
         step = group_size or len(missing) or 1
         for i in range(0, len(missing), step):
             group = missing[i:i + step]
             jobs.append(Job(submission=plan.submission, task=tp.task, model=tp.model, langs=group,
-                            keys={l: keys[l] for l in group}, weights_hash=whash, settings=settings, dtype=plan.dtype,
-                            batch_tokens=plan.batch_tokens, bootstrap=plan.bootstrap, seed=plan.seed, layer=plan.layer,
-                            pooling=plan.pooling, data_dir=plan.data_dir, limit=plan.limit, split=plan.split, cache_dir=plan.cache_dir,
-                            progress=plan.progress, label_map=tp.label_map, work={l: work[l] for l in group}, prompts=plan.prompts))
+                            keys={l: keys[l] for l in group}, weights_hash=whash, record_settings=record_settings, settings=st,
+                            label_map=tp.label_map, work={l: work[l] for l in group}, preloaded={l: loaded[l] for l in group}))
     return jobs, outcomes
 
 
-def run_plan(plan: RunPlan, output: str | Path, executor=None) -> list[TaskOutcome]:
+def run_plan(plan: RunPlan, output: str | Path, executor=None, report: Callable[[str], None] | None = None) -> list[TaskOutcome]:
     """Evaluate every missing (task, language) of ``plan`` into the store at ``output``."""
-    return run_plans([plan], output, executor)[plan.submission]
+    return run_plans([plan], output, executor, report)[plan.submission]
 
 
-def run_plans(plans: list[RunPlan], output: str | Path, executor=None) -> dict[str, list[TaskOutcome]]:
+def run_plans(plans: list[RunPlan], output: str | Path, executor=None,
+              report: Callable[[str], None] | None = None) -> dict[str, list[TaskOutcome]]:
     """Evaluate several submissions' missing records; all their jobs go to ``executor`` at once.
 
     ``executor`` runs the jobs (default: in this process, one after another); every record is
-    written here, on the driver, atomically, as soon as its job returns.
+    written here, on the driver, atomically, as soon as its job returns. ``report`` receives the
+    per-task result tables line by line once the jobs are done, before any failure is raised
+    (commands pass ``print``: the tables are their output; default: logged at INFO).
     """
+    report = report or log.info
     from xgap.cards import load_card
     from xgap.harness.executors import LocalExecutor
 
@@ -360,23 +361,24 @@ def run_plans(plans: list[RunPlan], output: str | Path, executor=None) -> dict[s
         def on_result(res) -> None:
             for record, sidecar in res.items:
                 store.write(record, sidecar)
-                o = by_key[(record["submission"], record["task"])]
-                o.per_lang[record["language"]] = record
+                o = by_key[(record.submission, record.task)]
+                o.per_lang[record.language] = record
                 o.computed += 1
             if res.encoder_parameters and res.items:
-                params.setdefault(res.items[0][0]["submission"], res.encoder_parameters)
+                params.setdefault(res.items[0][0].submission, res.encoder_parameters)
 
         from xgap.harness.executors import LocalExecutor
         from xgap.progress import RunProgress
 
-        show = isinstance(executor, LocalExecutor) and any(p.progress for p in plans)
+        show = isinstance(executor, LocalExecutor) and any(p.settings.progress for p in plans)
         with RunProgress([(j.task, lang, j.work.get(lang, 1)) for j in jobs for lang in j.langs], enabled=show):
             failures = executor.run(jobs, on_result)
         for plan in plans:
             if len(plans) > 1:
-                print(f"\n== {plan.submission}")
+                report(f"\n== {plan.submission}")
             for o in outcomes[plan.submission]:
-                _print_task(load_card(o.task), o, plan.progress)
+                for line in task_table(load_card(o.task), o):
+                    report(line)
             _write_submission_manifest(store, plan, plan.parameters or params.get(plan.submission)
                                        or _params_from_records(outcomes[plan.submission]))
     if failures:
@@ -400,10 +402,11 @@ def _phase3(plan: RunPlan) -> None:
         from xgap.training.api import finetuned_checkpoint
 
         log.info("%s/%s: phase (iii) fine-tuning with the card's recipe (cached)", plan.submission, tp.task)
-        cache = Path(plan.cache_dir or os.environ.get("XGAP_CACHE_DIR") or Path.home() / ".cache" / "xgap")
-        res = finetuned_checkpoint(tp.model.path, tp.task, cache / "phase3", data_dir=plan.data_dir, seed=plan.seed,
-                                   dtype=plan.dtype, revision=tp.model.revision, trust_remote_code=tp.model.trust_remote_code,
-                                   progress=plan.progress)
+        st = plan.settings
+        cache = Path(st.cache_dir or os.environ.get("XGAP_CACHE_DIR") or Path.home() / ".cache" / "xgap")
+        res = finetuned_checkpoint(tp.model.path, tp.task, cache / "phase3", data_dir=st.data_dir, seed=st.seed,
+                                   dtype=st.dtype, revision=tp.model.revision, trust_remote_code=tp.model.trust_remote_code,
+                                   progress=st.progress)
         tp.model = ModelRef(str(res.output), None, tp.model.trust_remote_code)
         tp.finetune = None
 
@@ -411,7 +414,7 @@ def _phase3(plan: RunPlan) -> None:
 def _params_from_records(outcomes: list[TaskOutcome]) -> dict | None:
     """When every record was reused (no model loaded), the smallest recorded count: the encoder's
     own (retrieval records count the encoder; fine-tuned checkpoints add a head)."""
-    counts = [r["provenance"]["parameters"] for o in outcomes for r in o.per_lang.values() if r["provenance"].get("parameters")]
+    counts = [r.provenance["parameters"] for o in outcomes for r in o.per_lang.values() if r.provenance.get("parameters")]
     return min(counts, key=lambda c: c["total"]) if counts else None
 
 
@@ -443,39 +446,41 @@ def _fmt(x) -> str:
     return "-" if x is None else f"{x:.2f}"
 
 
-def _print_task(card, outcome: TaskOutcome, progress: bool) -> None:
+def task_table(card, outcome: TaskOutcome) -> list[str]:
+    """The lines of one task's result table (per language, then the task score and the gap)."""
     from xgap.metrics.aggregate import gap as gap_of
 
     recs = outcome.per_lang
     if not recs:
-        return
-    metric_names = list(next(iter(recs.values()))["metrics"])
-    print(f"\n{card.name} ({card.primary_metric}; {outcome.computed} computed, {outcome.reused} reused)")
+        return []
+    metric_names = list(next(iter(recs.values())).metrics)
+    out = [f"\n{card.name} ({card.primary_metric}; {outcome.computed} computed, {outcome.reused} reused)"]
     header = ["lang", "n", card.primary_metric, "95% CI"] + [m for m in metric_names if m != card.primary_metric]
     rows = [header]
     for lang in [l for l in card.languages if l in recs] + [l for l in recs if l not in card.languages]:
         r = recs[lang]
-        ci = r.get("ci95", {}).get(card.primary_metric if card.primary_metric in r.get("ci95", {}) else next(iter(r.get("ci95", {}) or {"": None})), None)
-        rows.append([lang, str(r.get("n_examples", "")), _fmt(r["primary_score"]), f"[{ci[0]:.2f}, {ci[1]:.2f}]" if ci else "-"]
-                    + [_fmt(r["metrics"].get(m)) for m in metric_names if m != card.primary_metric])
+        cis = r.ci95 or {}
+        ci = cis.get(card.primary_metric if card.primary_metric in cis else next(iter(cis or {"": None})), None)
+        rows.append([lang, str(r.n_examples), _fmt(r.primary_score), f"[{ci[0]:.2f}, {ci[1]:.2f}]" if ci else "-"]
+                    + [_fmt(r.metrics.get(m)) for m in metric_names if m != card.primary_metric])
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     for i, row in enumerate(rows):
-        print("  " + "  ".join(c.rjust(w) if j else c.ljust(w) for j, (c, w) in enumerate(zip(row, widths))))
+        out.append("  " + "  ".join(c.rjust(w) if j else c.ljust(w) for j, (c, w) in enumerate(zip(row, widths))))
         if i == 0:
-            print("  " + "  ".join("-" * w for w in widths))
-    scores = {l: r["primary_score"] for l, r in recs.items()}
+            out.append("  " + "  ".join("-" * w for w in widths))
+    scores = {l: r.primary_score for l, r in recs.items()}
     mean = sum(scores.values()) / len(scores)
     cover = f"{len(scores)}/{len(card.languages)} languages"
     line = f"  task score {mean:.2f} (mean over {cover}{'' if len(scores) >= len(card.languages) else ', partial'})"
     if card.has_gap:
         en = scores.get(card.english)
         if card.format == "extractive-qa":
-            em = {l: r["metrics"]["exact_match"] for l, r in recs.items()}
-            f1 = {l: r["metrics"]["f1"] for l, r in recs.items()}
+            em = {l: r.metrics["exact_match"] for l, r in recs.items()}
+            f1 = {l: r.metrics["f1"] for l, r in recs.items()}
             line += f"; English EM/F1 {_fmt(em.get('en'))}/{_fmt(f1.get('en'))}; gap EM {_fmt(gap_of(em, card.english))}, F1 {_fmt(gap_of(f1, card.english))}"
         else:
             line += f"; English {_fmt(en)}; gap {_fmt(gap_of(scores, card.english))}"
-    print(line)
+    return [*out, line]
 
 
 def run_from_cli(args) -> int:
@@ -488,8 +493,8 @@ def run_from_cli(args) -> int:
     t0 = time.perf_counter()
     executor = make_executor(args.executor) if args.executor == "local" else make_executor(
         args.executor, address=args.address, num_gpus=args.gpus_per_job, num_cpus=args.cpus_per_job,
-        retries=args.retries, group_size=args.group_size, progress=plan.progress)
-    results = run_plans(plans, args.output, executor)
+        retries=args.retries, group_size=args.group_size, progress=plan.settings.progress)
+    results = run_plans(plans, args.output, executor, report=print)
     outcomes = [o for os_ in results.values() for o in os_]
     computed = sum(o.computed for o in outcomes)
     reused = sum(o.reused for o in outcomes)

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from xgap.settings import DEFAULT_BATCH_TOKENS
+
 
 def token_budget_batches(
     lengths: Sequence[int],
-    batch_tokens: int = 16384,
+    batch_tokens: int = DEFAULT_BATCH_TOKENS,
     max_batch_size: int | None = None,
 ) -> list[list[int]]:
     """Group indices into batches, longest first, each with ``max(len) * size <= batch_tokens``.

@@ -44,6 +44,7 @@ from xgap.modeling.batching import token_budget_batches
 from xgap.modeling.embedding_cache import EmbeddingCache
 from xgap.modeling.models import UNUSED_POOLER, ModelRef, checkpoint_dir, load_model, load_tokenizer, parameter_counts
 from xgap.modeling.models import weights_hash as _weights_hash
+from xgap.settings import DEFAULT_BATCH_TOKENS
 
 POOLINGS = ("mean", "cls", "model")
 DTYPES = ("float32", "bfloat16")
@@ -251,7 +252,7 @@ class SentenceEncoder:
         pooling: str = "mean",
         max_length: int = 512,
         dtype: str = "float32",
-        batch_tokens: int = 16384,
+        batch_tokens: int = DEFAULT_BATCH_TOKENS,
         cache: EmbeddingCache | None = None,
         progress: bool = True,
         truncate_layers: bool = True,

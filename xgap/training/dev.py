@@ -17,10 +17,11 @@ from collections.abc import Sequence
 
 from xgap.errors import XgapError
 from xgap.formats.registry import trainable_format
+from xgap.settings import DEFAULT_BATCH_TOKENS
 
 
 def dev_metrics(card, model, tokenizer, examples: Sequence, labels: Sequence[str] | None, max_length: int | None = None,
-                dtype: str = "float32", batch_tokens: int = 16384) -> dict:
+                dtype: str = "float32", batch_tokens: int = DEFAULT_BATCH_TOKENS) -> dict:
     """``{metric: value, ..., "primary": value}`` of ``model`` on ``examples`` (0-100 scale)."""
     fmt = trainable_format(card)
     ml = int(max_length or card.protocol.get("max_length", 256))

@@ -52,6 +52,7 @@ from xgap.errors import XgapError
 from xgap.formats.registry import get_format
 from xgap.modeling.features import qa_loss  # noqa: F401 - kept importable here (the loss moved to modeling)
 from xgap.modeling.heads import TaskHead, full_state, load_full_state, save_safetensors
+from xgap.settings import DEFAULT_BATCH_TOKENS
 from xgap.training import multitask
 
 STATE_VERSION = 1
@@ -95,7 +96,7 @@ class LoopConfig:
     loss_weighting: str = "batch-mean"  # multitask.LOSS_WEIGHTINGS
     progress: bool = True
     device: str = "cpu"
-    batch_tokens: int = 16384  # dev evaluation
+    batch_tokens: int = DEFAULT_BATCH_TOKENS  # dev evaluation
 
 
 @dataclass

@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "xgap"
 #: Bottom to top. A module belongs to the first layer with a matching prefix (longest prefix wins).
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("base", ("xgap", "xgap.errors", "xgap.yamlio", "xgap.resources", "xgap.argtypes", "xgap.progress", "xgap.settings",
-              "xgap.provenance", "xgap.logs")),
+              "xgap.provenance")),
     ("config", ("xgap.validation", "xgap.cards")),
     ("metrics", ("xgap.metrics",)),
     ("records", ("xgap.store", "xgap.record", "xgap.manifest", "xgap.documents")),

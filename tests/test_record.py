@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from helpers.synthetic import evaluated_record
 
 from xgap.errors import XgapError
-from xgap.leaderboard.synthetic import evaluated_record
 from xgap.record import Record, as_dict, parse_record
 from xgap.store import ResultStore, read_record
 

@@ -7,6 +7,7 @@ import dataclasses
 import pickle
 
 import pytest
+from helpers.tiny import build_tiny_checkpoint
 
 from xgap.formats.base import EvalContext
 from xgap.harness.jobs import Job
@@ -14,7 +15,6 @@ from xgap.harness.runner import RunPlan, TaskPlan, plan_jobs, run_plans
 from xgap.modeling.models import ModelRef
 from xgap.settings import DEFAULT_BATCH_TOKENS, EvalSettings
 from xgap.store import ResultStore
-from xgap.tiny import build_tiny_checkpoint
 
 
 def test_settings_are_one_frozen_object_read_through():

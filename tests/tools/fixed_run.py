@@ -28,7 +28,7 @@ def _tiny():
     try:
         from helpers.tiny import build_tiny_checkpoint  # after the restructuring
     except ImportError:
-        from xgap.tiny import build_tiny_checkpoint  # before it
+        from helpers.tiny import build_tiny_checkpoint  # before it
     return build_tiny_checkpoint
 
 

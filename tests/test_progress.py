@@ -89,3 +89,20 @@ def test_every_subcommand_accepts_quiet_and_documents_its_arguments():
 def test_quiet_after_the_command_silences_logging(capsys):
     assert main(["tasks", "list", "--quiet"]) == 0
     assert "18 tasks" in capsys.readouterr().out
+
+
+def test_two_submissions_count_each_language_once_per_submission():
+    """The demo runs two models over the same (task, language)s: 2 x 2 units, named by submission,
+    never 'language 3/2'."""
+    out = io.StringIO()
+    units = [("tatoeba", lang, 100, sub) for sub in ("e5", "minilm") for lang in ("de", "fr")]
+    with RunProgress(units, stream=out) as prog:
+        for sub in ("e5", "minilm"):
+            for lang in ("de", "fr"):
+                prog.start("tatoeba", lang, sub)
+                prog.advance(100)
+                prog.finish("tatoeba", lang, sub)
+    lines = out.getvalue().splitlines()
+    assert [line.split(" · ")[1] for line in lines] == [f"language {i}/4" for i in range(1, 5)]
+    assert lines[0].startswith("e5: tatoeba de: done") and lines[3].startswith("minilm: tatoeba fr: done")
+    assert lines[1].split(" · ")[2] == "50% of ~400 sentences" and lines[3].split(" · ")[2] == "100% of ~400 sentences"

@@ -46,12 +46,17 @@ def _duration(seconds: float) -> str:
 
 
 class RunProgress:
-    """``units``: ``[(task, lang, estimated sentences)]`` in the order they will run."""
+    """``units``: ``[(task, lang, estimated sentences[, submission])]`` in the order they will run.
+
+    A unit is one (submission, task, language): a run over two submissions (the demo's two models) counts
+    every language twice, and the line names the submission when there is more than one.
+    """
 
     def __init__(self, units, enabled: bool = True, stream=None, min_interval: float = 0.25):
-        self.weights = {(t, lang): max(1, int(w)) for t, lang, w in units}
+        self.weights = {(u[3] if len(u) > 3 else None, u[0], u[1]): max(1, int(u[2])) for u in units}
         self.total = sum(self.weights.values())
         self.n_units = len(self.weights)
+        self.named = len({key[0] for key in self.weights}) > 1
         self.enabled = enabled and self.n_units > 0
         self.stream = stream or sys.stderr
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
@@ -81,8 +86,8 @@ class RunProgress:
         return False
 
     # -- events
-    def start(self, task: str, lang: str) -> None:
-        self.current = (task, lang)
+    def start(self, task: str, lang: str, submission: str | None = None) -> None:
+        self.current = (submission, task, lang)
         self.unit_sentences = 0
         self._draw(force=True)
 
@@ -91,13 +96,13 @@ class RunProgress:
         self.unit_sentences += sentences
         self._draw()
 
-    def finish(self, task: str, lang: str) -> None:
+    def finish(self, task: str, lang: str, submission: str | None = None) -> None:
         self.done_units += 1
-        self.done_weight += self.weights.get((task, lang), 0)
+        self.done_weight += self.weights.get((submission, task, lang), 0)
         self.unit_sentences = 0
         self.current = None
         if self.enabled and not self.tty:
-            self.stream.write(self.line(done=(task, lang)) + "\n")
+            self.stream.write(self.line(done=(submission, task, lang)) + "\n")
             self.stream.flush()
 
     # -- text
@@ -107,13 +112,14 @@ class RunProgress:
 
     def line(self, done: tuple | None = None) -> str:
         elapsed = max(1e-9, time.perf_counter() - self.started)
-        task, lang = done or self.current or ("", "")
+        submission, task, lang = done or self.current or (None, "", "")
+        who = f"{submission}: " if self.named and submission else ""
         n = self.done_units if done else min(self.done_units + 1, self.n_units)
         f = self.fraction()
         eta = _duration(elapsed * (1 - f) / f) if 0 < f < 1 else ("-" if f == 0 else "0s")
         what = "done" if done else "encoding"
         # the rate counts work done (a sentence found in the embedding cache is done too), so it predicts the ETA
-        return (f"{task} {lang}: {what} · language {n}/{self.n_units} · {100 * f:.0f}% of ~{self.total:,} sentences · "
+        return (f"{who}{task} {lang}: {what} · language {n}/{self.n_units} · {100 * f:.0f}% of ~{self.total:,} sentences · "
                 f"{f * self.total / elapsed:,.1f} sent/s · ETA {eta}")
 
     def _draw(self, force: bool = False) -> None:

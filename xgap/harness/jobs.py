@@ -125,7 +125,7 @@ def execute_job(job: Job, on_item=None) -> JobResult:
     for lang in job.langs:
         started, t0 = now_iso(), time.perf_counter()
         if active() is not None:
-            active().start(job.task, lang)
+            active().start(job.task, lang, job.submission)
         es = job.preloaded.pop(lang, None)  # what planning loaded (local runs); else read it here
         if es is None:
             es = load_for(evaluator, card, lang, job.settings)
@@ -154,7 +154,7 @@ def execute_job(job: Job, on_item=None) -> JobResult:
             },
         )
         if active() is not None:
-            active().finish(job.task, lang)
+            active().finish(job.task, lang, job.submission)
         extra_lists = {k: v for k, v in result.extra_settings.items() if isinstance(v, list)}
         sidecar = {"predictions": result.predictions, "gold": result.gold, "per_example": result.per_example, **extra_lists}
         if on_item is not None:

@@ -371,7 +371,7 @@ def run_plans(plans: list[RunPlan], output: str | Path, executor=None,
         from xgap.progress import RunProgress
 
         show = isinstance(executor, LocalExecutor) and any(p.settings.progress for p in plans)
-        with RunProgress([(j.task, lang, j.work.get(lang, 1)) for j in jobs for lang in j.langs], enabled=show):
+        with RunProgress([(j.task, lang, j.work.get(lang, 1), j.submission) for j in jobs for lang in j.langs], enabled=show):
             failures = executor.run(jobs, on_result)
         for plan in plans:
             if len(plans) > 1:

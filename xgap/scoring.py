@@ -81,13 +81,10 @@ def suffix_for(task: str) -> str:
 
 
 def _lines(path: Path) -> list[str]:
-    try:
-        with open(path, encoding="utf-8") as f:
-            return [line.strip() for line in f]
-    except UnicodeDecodeError as exc:
-        raise XgapError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except OSError as exc:
-        raise XgapError(f"{path}: cannot read ({exc.strerror})") from None
+    """Stripped lines, read by the one line reader of xgap's layouts (:func:`xgap.data.readers.read_lines`)."""
+    from xgap.data.readers import read_lines
+
+    return [line.strip() for line in read_lines(path)]
 
 
 def read_labels(path: Path) -> list[str]:
@@ -113,16 +110,11 @@ def read_tags(path: Path) -> list[list[str]]:
 
 
 def read_pairs(path: Path) -> set[tuple[str, str]]:
-    """``{(src_id, tgt_id)}`` from ``src_id \\t tgt_id`` lines (blank lines skipped)."""
-    pairs = set()
-    for i, line in enumerate(_lines(path), 1):
-        if not line:
-            continue
-        fields = line.split("\t")
-        if len(fields) != 2:
-            raise XgapError(f"{path}:{i}: expected 'src_id<TAB>tgt_id', got {len(fields)} field(s)")
-        pairs.add((fields[0], fields[1]))
-    return pairs
+    """``{(src_id, tgt_id)}`` from ``src_id \\t tgt_id`` lines (blank lines skipped): the BUCC gold parser,
+    :func:`xgap.data.readers.read_bucc_gold`, reads predictions and labels alike."""
+    from xgap.data.readers import read_bucc_gold
+
+    return read_bucc_gold(path)
 
 
 def read_indices(path: Path) -> list[int]:

@@ -446,9 +446,14 @@ def _fmt(x) -> str:
     return "-" if x is None else f"{x:.2f}"
 
 
+#: short names of the metrics a gap line reports per component
+_SHORT = {"exact_match": "EM", "f1": "F1"}
+
+
 def task_table(card, outcome: TaskOutcome) -> list[str]:
     """The lines of one task's result table (per language, then the task score and the gap)."""
     from xgap.metrics.aggregate import gap as gap_of
+    from xgap.metrics.registry import get_metric
 
     recs = outcome.per_lang
     if not recs:
@@ -474,10 +479,12 @@ def task_table(card, outcome: TaskOutcome) -> list[str]:
     line = f"  task score {mean:.2f} (mean over {cover}{'' if len(scores) >= len(card.languages) else ', partial'})"
     if card.has_gap:
         en = scores.get(card.english)
-        if card.format == "extractive-qa":
-            em = {l: r.metrics["exact_match"] for l, r in recs.items()}
-            f1 = {l: r.metrics["f1"] for l, r in recs.items()}
-            line += f"; English EM/F1 {_fmt(em.get('en'))}/{_fmt(f1.get('en'))}; gap EM {_fmt(gap_of(em, card.english))}, F1 {_fmt(gap_of(f1, card.english))}"
+        gap_metrics = list(get_metric(card.primary_metric).gap_metrics().values())
+        if gap_metrics != [card.primary_metric]:  # e.g. QA's (EM+F1)/2: the gap is reported per component
+            per = {m: {l: r.metrics[m] for l, r in recs.items()} for m in gap_metrics}
+            names = [_SHORT.get(m, m) for m in per]
+            line += (f"; English {'/'.join(names)} {'/'.join(_fmt(v.get('en')) for v in per.values())}; gap "
+                     + ", ".join(f"{n} {_fmt(gap_of(v, card.english))}" for n, v in zip(names, per.values())))
         else:
             line += f"; English {_fmt(en)}; gap {_fmt(gap_of(scores, card.english))}"
     return [*out, line]

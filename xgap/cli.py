@@ -23,7 +23,7 @@ from xgap import __version__
 #: order. Each must import only the standard library at module level (keeps --help fast).
 COMMANDS: list[str] = [
     "commands.tasks", "commands.validate", "commands.data", "commands.run", "commands.score", "commands.export",
-    "leaderboard.commands", "grid.commands", "reported", "compare", "submit", "training.commands", "demo",
+    "leaderboard.commands", "grid.commands", "commands.reported", "commands.compare", "commands.submit", "training.commands", "demo",
 ]
 
 

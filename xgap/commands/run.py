@@ -11,9 +11,33 @@ from xgap.settings import DEFAULT_BATCH_TOKENS
 retries = int_range(0, 100)
 
 
+def run_from_cli(args) -> int:
+    import time
+    from pathlib import Path
+
+    from xgap.errors import XgapError
+    from xgap.harness.executors import make_executor
+    from xgap.harness.runner import plan_from_args, run_plans
+
+    if args.submissions and (args.model or args.submission_id) and len(args.submissions) > 1:
+        raise XgapError("--model/--submission-id apply to one submission; give them with a single manifest or none")
+    plans = [plan_from_args(args, s) for s in args.submissions] if args.submissions else [plan_from_args(args)]
+    plan = plans[0]
+    t0 = time.perf_counter()
+    executor = make_executor(args.executor) if args.executor == "local" else make_executor(
+        args.executor, address=args.address, num_gpus=args.gpus_per_job, num_cpus=args.cpus_per_job,
+        retries=args.retries, group_size=args.group_size, progress=plan.settings.progress)
+    results = run_plans(plans, args.output, executor, report=print)
+    outcomes = [o for os_ in results.values() for o in os_]
+    computed = sum(o.computed for o in outcomes)
+    reused = sum(o.reused for o in outcomes)
+    where = Path(args.output) / plan.submission if len(plans) == 1 else Path(args.output)
+    print(f"\n{computed} records computed, {reused} unchanged (skipped) in {time.perf_counter() - t0:.1f}s -> {where}")
+    return 0
+
+
 def cmd_run(args) -> int:
     from xgap.data.hub import accepting
-    from xgap.harness.runner import run_from_cli
 
     with accepting(getattr(args, "accept_non_comparable_hub", False), getattr(args, "accept_size_mismatch", False)):
         return run_from_cli(args)

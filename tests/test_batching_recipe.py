@@ -195,3 +195,43 @@ def test_grids_pass_the_recipe_through_and_change_their_keys(tmp_path):
     kw = _train_kwargs(e, other.phase3[0], None)
     assert {k: kw[k] for k in chosen} == chosen
     assert _train_kwargs(e, other.phase2[0], None)["batching"] == "length-grouped"
+
+
+def test_frozen_embeddings_stay_fixed_and_are_recorded_only_when_on(encoder, tmp_path):
+    """``freeze_embeddings``: the word-embedding matrix gets no update (nor optimizer state) while the
+    rest of the encoder trains; the recipe, lineage and run key say so, and leaving it off (or
+    passing False) keeps the run key of a run that never heard of the option."""
+    from safetensors.torch import load_file
+
+    from xgap.training import train_intermediate
+
+    common = dict(data_dir=str(synth.LOCAL), max_steps=3, eval_every=3, limit=40, learning_rate=2e-3, batch_size=8, progress=False)
+    with tiny.one_thread():
+        base = train_intermediate(str(encoder), "ccg", tmp_path / "base", **common).lineage
+        off = train_intermediate(str(encoder), "ccg", tmp_path / "off", freeze_embeddings=False, **common).lineage
+        frozen = train_intermediate(str(encoder), "ccg", tmp_path / "frozen", freeze_embeddings=True, **common).lineage
+    assert "freeze_embeddings" not in base["recipe"] and off["run_key"] == base["run_key"]
+    assert frozen["recipe"]["freeze_embeddings"] is True and frozen["recipe_overrides"]["freeze_embeddings"] is True
+    assert frozen["run_key"] != base["run_key"]
+
+    def weights(folder):
+        return load_file(str(next(Path(folder).glob("*.safetensors"))))
+
+    start, trained, fixed = weights(encoder), weights(tmp_path / "base"), weights(tmp_path / "frozen")
+    word = next(k for k in start if k.endswith("word_embeddings.weight"))
+    assert torch.equal(fixed[word], start[word]) and not torch.equal(trained[word], start[word])
+    moved = [k for k in start if k != word and not torch.equal(fixed[k], start[k])]
+    assert moved, "the rest of the encoder must still train"
+
+
+def test_freeze_embeddings_flag_and_grid_override():
+    from xgap.cli import build_parser
+    from xgap.grid.spec import experiment_from_dict
+    from xgap.training.commands import _kwargs
+
+    args = ["train", "target", "--model", "m", "--output", "o", "--task", "udpos"]
+    assert _kwargs(build_parser().parse_args([*args, "--freeze-embeddings"]))["freeze_embeddings"] is True
+    assert _kwargs(build_parser().parse_args(args))["freeze_embeddings"] is None  # the card decides
+    e = experiment_from_dict({"name": "g", "encoders": [{"name": "enc", "path": "/models/enc"}], "intermediate": ["none"],
+                              "targets": ["udpos"], "languages": {"udpos": ["en"]}, "recipe": {"udpos": {"freeze_embeddings": True}}})
+    assert e.overrides("udpos", None)["freeze_embeddings"] is True

@@ -58,7 +58,7 @@ RECIPE_DEFAULTS = {"learning_rate": 1e-5, "schedule": "linear", "warmup_ratio": 
                    "weight_decay": 0.0, "batch_size": 32, "epochs": 2, "eval_every_steps": 1000, "patience": 5,
                    "max_grad_norm": 1.0, "seed": 0, "batching": "random", "loss_weighting": "batch-mean", "head_seed": None}
 SHARED_KEYS = ("learning_rate", "schedule", "warmup_ratio", "weight_decay", "epochs", "eval_every_steps", "patience", "max_grad_norm",
-               "batching", "loss_weighting", "head_seed")
+               "batching", "loss_weighting", "head_seed", "freeze_embeddings")
 
 #: Files and folders ``xgap train`` writes into an output folder (the only ones it ever deletes).
 OWN_FILES = ("lineage.json", "train_log.jsonl", "checkpoint-last", "checkpoint-last.old", "checkpoint-best", "checkpoint-best.old", "heads")
@@ -111,6 +111,7 @@ def train_intermediate(
     batching: str | None = None,
     loss_weighting: str | None = None,
     head_seed: int | None = None,
+    freeze_embeddings: bool | None = None,
     train_from: str | dict | None = None,
     dev_holdout: float | None = None,
     revision: str | None = None,
@@ -129,7 +130,8 @@ def train_intermediate(
     ``limit``/``dev_limit``: use only the first N training / dev examples per task (smoke runs;
     ``dev_limit`` defaults to ``limit``). ``max_steps`` caps optimizer steps (the LR schedule is
     laid out over the capped count). ``batching`` (``random``/``length-grouped``), ``loss_weighting``
-    (``batch-mean``/``per-token``) and ``head_seed`` override the card recipe's keys of those names. ``train_from`` / ``dev_holdout``: stand-in training data, as
+    (``batch-mean``/``per-token``), ``head_seed`` and ``freeze_embeddings`` (keep the word-embedding matrix
+    fixed) override the card recipe's keys of those names. ``train_from`` / ``dev_holdout``: stand-in training data, as
     for :func:`train_target` (single-task runs only). Returns a :class:`TrainResult`.
     """
     names = _task_list(tasks)
@@ -162,6 +164,7 @@ def train_target(
     batching: str | None = None,
     loss_weighting: str | None = None,
     head_seed: int | None = None,
+    freeze_embeddings: bool | None = None,
     train_split: str = "train",
     dev_holdout: float | None = None,
     train_from: str | dict | None = None,
@@ -332,7 +335,7 @@ def _recipe(cards, opts: dict) -> tuple[dict, dict, dict, list]:
                          f"(the first task's optimiser settings drive a multi-task run)")
     mapping = {"learning_rate": "learning_rate", "epochs": "epochs", "eval_every": "eval_every_steps", "patience": "patience",
                "warmup_ratio": "warmup_ratio", "seed": "seed", "batch_size": "batch_size", "batching": "batching",
-               "loss_weighting": "loss_weighting", "head_seed": "head_seed"}
+               "loss_weighting": "loss_weighting", "head_seed": "head_seed", "freeze_embeddings": "freeze_embeddings"}
     overrides = {mapping[k]: opts[k] for k in mapping if opts.get(k) is not None and opts[k] != first.get(mapping[k])}
     recipe = dict(first)
     recipe.update(overrides)
@@ -340,6 +343,12 @@ def _recipe(cards, opts: dict) -> tuple[dict, dict, dict, list]:
     recipe["batch_size"] = batch[cards[0].name]
     _check_choice(recipe, "batching", multitask.BATCHING_MODES, "--batching")
     _check_choice(recipe, "loss_weighting", multitask.LOSS_WEIGHTINGS, "--loss-weighting")
+    # freeze_embeddings is recorded only when on, so every earlier run key (and card hash) stays valid
+    for d in (recipe, overrides):
+        if d.get("freeze_embeddings") is False:
+            d.pop("freeze_embeddings")
+    if recipe.get("freeze_embeddings") not in (None, True):
+        raise XgapError(f"recipe freeze_embeddings must be true or false, not {recipe['freeze_embeddings']!r} - fix: --freeze-embeddings")
     if recipe.get("head_seed") is not None and (isinstance(recipe["head_seed"], bool) or not isinstance(recipe["head_seed"], int)):
         raise XgapError(f"recipe head_seed must be an integer or null, not {recipe['head_seed']!r} - fix: --head-seed N")
     return recipe, batch, overrides, notes
@@ -491,6 +500,7 @@ def _train(kind: str, model: str, names: list[str], output, opts: dict) -> Train
         patience=recipe.get("patience"), seed=seed, dtype=dtype, max_steps=opts.get("max_steps"),
         micro_batch_size=opts.get("micro_batch_size"), micro_batch_tokens=opts.get("micro_batch_tokens"), cap=cap, progress=bool(opts.get("progress", True)), device=device,
         batching=str(recipe["batching"]), loss_weighting=str(recipe["loss_weighting"]),
+        freeze_embeddings=bool(recipe.get("freeze_embeddings")),
     )
     out.mkdir(parents=True, exist_ok=True)
     trainer = Trainer(encoder, runs, tokenizer, cfg, out, run_key)

@@ -43,6 +43,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--loss-weighting", choices=["batch-mean", "per-token"],
                    help="loss of a batch: mean over its labelled tokens (batch-mean, default) or their sum over the mean per batch "
                         "of the epoch (per-token: every labelled token weighs the same; use it with --batching length-grouped)")
+    p.add_argument("--freeze-embeddings", action="store_true", default=None,
+                   help="keep the encoder's word-embedding matrix fixed (a recorded recipe override; saves most of an "
+                        "optimizer step on large-vocabulary encoders)")
     p.add_argument("--head-seed", type=seed_int, help="seed of the fresh head's initialisation (default: the card recipe's, else --seed)")
     p.add_argument("--train-from", metavar="TASK/LANG/SPLIT",
                    help="stand-in training data from another card of the same format, e.g. xquad/en/test for squad")
@@ -57,7 +60,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 def _kwargs(args) -> dict:
     keys = ("data_dir", "revision", "trust_remote_code", "dtype", "seed", "max_steps", "limit", "dev_limit", "learning_rate", "epochs",
             "batch_size", "micro_batch_size", "micro_batch_tokens", "warmup_ratio", "eval_every", "save_every", "patience", "max_length", "device",
-            "overwrite", "keep_checkpoints", "train_from", "batching", "loss_weighting", "head_seed")
+            "overwrite", "keep_checkpoints", "train_from", "batching", "loss_weighting", "head_seed", "freeze_embeddings")
     kw = {k: getattr(args, k) for k in keys}
     kw["progress"] = not (getattr(args, "quiet", False) or os.environ.get("XGAP_QUIET"))
     return kw

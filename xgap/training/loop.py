@@ -278,6 +278,8 @@ class Trainer:
         self.last_dir = self.dir / "checkpoint-last"
         self.best_dir = self.dir / "checkpoint-best"
         self._batch_cache: dict = {}
+        if config.freeze_embeddings:  # no gradient, so _parameters() leaves it out of the optimizer
+            encoder.get_input_embeddings().weight.requires_grad_(False)
 
     # -------------------------------------------------------------- plan
     def plan(self) -> dict:
@@ -315,10 +317,6 @@ class Trainer:
     # -------------------------------------------------------------- model pieces
     def _parameters(self) -> list:
         params, seen = [], set()
-        if self.cfg.freeze_embeddings:
-            frozen = self.encoder.get_input_embeddings().weight
-            frozen.requires_grad_(False)
-            seen.add(id(frozen))
         named = [(f"encoder.{n}", p) for n, p in self.encoder.named_parameters()]
         for t in self.tasks:
             named += [(f"heads.{t.name}.{n}", p) for n, p in t.head.head_parameters()]

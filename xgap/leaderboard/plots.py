@@ -14,10 +14,16 @@ are placed where they overlap nothing (see :func:`_place_labels`).
 
 Text comes from manifests (untrusted): matplotlib escapes it in SVG, and ``$`` is escaped so it is
 never parsed as mathtext.
+
+Drawing is the dearest part of an incremental site build (seconds at 1,000 submissions), so each
+figure is keyed by a hash of everything it is drawn from (:func:`figure_key`: the plotted points,
+series, labels, matplotlib's version); :func:`scaling_figures` reuses a figure whose key is
+unchanged instead of drawing it again (the site keeps the keys, see ``xgap.leaderboard.render``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import math
 
@@ -206,13 +212,30 @@ def _figure(panels, style, ylabel, salt, bounds=None):
     return svg[svg.index("<svg"):], slopes
 
 
-def scaling_figures(board) -> dict:
-    """``{"gap": (svg|None, slopes), "score": (svg|None, slopes), "series", "unsized", "empty"}`` for a Leaderboard.
+def figure_key(panels, series, ylabel, salt, bounds) -> str:
+    """A hash of everything :func:`_figure` draws from: equal keys give the same SVG bytes."""
+    from importlib.metadata import version
 
-    ``empty``: ``[(panel title, reason)]`` of the panels left out for want of data, for the page."""
+    return hashlib.sha256(repr((panels, series, ylabel, salt, bounds, version("matplotlib"))).encode()).hexdigest()
+
+
+def _figure_or_reuse(previous, name, panels, series, ylabel, salt, bounds=None) -> tuple:
+    """``(svg, slopes, key)``: ``previous[name]`` (``(key, svg, slopes)``) when its key is this figure's, else drawn."""
+    key = figure_key(panels, series, ylabel, salt, bounds)
+    old = (previous or {}).get(name)
+    if old is not None and old[0] == key:
+        return old[1], old[2], key
+    return (*_figure(panels, _series_style(series), ylabel, salt, bounds), key)
+
+
+def scaling_figures(board, previous=None) -> dict:
+    """``{"gap": (svg|None, slopes, key), "score": (svg|None, slopes, key), "series", "unsized", "empty"}`` for a Leaderboard.
+
+    ``empty``: ``[(panel title, reason)]`` of the panels left out for want of data, for the page.
+    ``previous``: ``{"gap"|"score": (key, svg, slopes)}`` of an earlier build; a figure whose
+    :func:`figure_key` is unchanged is taken from there instead of drawn."""
     entries = [e for e in board.entries if e.parameters]
     series = sorted({e.intermediate_label for e in entries})
-    style = _series_style(series)
     gap_tasks = [t for t in board.tasks if t.has_gap]
 
     def kind(e, tr=None) -> str:
@@ -252,8 +275,8 @@ def scaling_figures(board) -> dict:
     empty = [(title, reasons.get(title, "no submission with a known size has results here"))
              for title, pts in gap_panels + score_panels if not pts]
     return {
-        "gap": _figure(gap_panels, style, "gap (en - others; lower is better)", "xgap-gap"),
-        "score": _figure(score_panels, style, "score", "xgap-score", bounds=(0.0, 100.0)),
+        "gap": _figure_or_reuse(previous, "gap", gap_panels, series, "gap (en - others; lower is better)", "xgap-gap"),
+        "score": _figure_or_reuse(previous, "score", score_panels, series, "score", "xgap-score", bounds=(0.0, 100.0)),
         "series": series,
         "unsized": [e for e in board.entries if not e.parameters],
         "empty": empty,

@@ -224,10 +224,13 @@ def task_view(board, info, parts=None, env=None) -> dict:
     return {"info": info, "langs": list(info.languages) + extra_langs, "extra": set(extra_langs), "rows": rows}
 
 
-def _flat(prov: dict) -> dict:
-    """Provenance with one level of nesting flattened (``model.id``, ``libraries.torch``)."""
+def _flat(prov: dict, skip: str = "\0") -> dict:
+    """Provenance with one level of nesting flattened (``model.id``, ``libraries.torch``); keys
+    starting with ``skip`` left out (so are the flattened keys under them)."""
     out = {}
     for k, v in prov.items():
+        if k.startswith(skip):
+            continue
         if type(v) is dict and v:
             for k2, v2 in v.items():
                 out[f"{k}.{k2}"] = v2
@@ -256,6 +259,19 @@ def _record_rows(e, flats: list, varying: list, task_settings: dict) -> str:
 
     width = 5 + len(varying)
     out = []
+    # only hashes are cut short (CSS class "h")
+    classes = ["h" if any(w in k for w in ("hash", "fingerprint", "commit", "key")) else "l mono" for k in varying]
+    shown: dict = {}  # value -> its escaped text (card hashes, timings... repeat across records)
+
+    def show(v) -> str:
+        key = (type(v), v) if isinstance(v, (str, int, float, bool)) else None
+        if key is None:
+            return escape(public_text(_text(v)))
+        text = shown.get(key)
+        if text is None:
+            text = shown[key] = escape(public_text(_text(v)))
+        return text
+
     for (_path, rec), flat in zip(e.records, flats):
         n = rec.get("n_examples")
         pred = (rec.get("predictions") or {}).get("sha256", DASH)
@@ -263,10 +279,9 @@ def _record_rows(e, flats: list, varying: list, task_settings: dict) -> str:
                  f'<td>{fmt(rec["primary_score"])}</td><td class="l">{escape(rec["primary_metric"])}</td>',
                  f'<td>{DASH if n is None else n}</td>',
                  f'<td class="h">{escape(rec.get("input_key", DASH))}</td><td class="h">{escape(pred)}</td>']
-        for k in varying:
+        for k, cls in zip(varying, classes):
             v = flat.get(k, _MISSING)
-            cls = "h" if any(w in k for w in ("hash", "fingerprint", "commit", "key")) else "l mono"  # only hashes are cut short
-            cells.append(f'<td class="{cls}">{DASH if v is _MISSING else escape(public_text(_text(v)))}</td>')
+            cells.append(f'<td class="{cls}">{DASH if v is _MISSING else show(v)}</td>')
         out.append(f"<tr>{''.join(cells)}</tr>")
         if rec["task"] not in task_settings:
             out.append(f'<tr class="sub"><td></td><td class="l mono" colspan="{width}">settings: '
@@ -283,8 +298,7 @@ def submission_view(e, board) -> dict:
     # One parameter count per submission: the header's (manifest.json, else the records' most common).
     # Records count the evaluated checkpoint (task head, no pooler), which differs slightly; it stays in
     # the record files and is not shown as a second figure here.
-    flats = [{k: v for k, v in _flat(rec.get("provenance", {})).items() if not k.startswith("parameters")}
-             for _, rec in e.records]
+    flats = [_flat(rec.get("provenance", {}), skip="parameters") for _, rec in e.records]
     keys: dict = {}
     for f in flats:
         for k in f:

@@ -187,6 +187,20 @@ def test_cached_rows_give_the_pages_of_full_records(tmp_path, monkeypatch, trust
     _same_as_scratch(results, site, tmp_path, plots=False)
 
 
+def test_plain_entries_round_trip(tmp_path):
+    from xgap.leaderboard.model import entry_from_plain, entry_plain
+
+    _mixed_store(tmp_path)
+    for e in build_leaderboard(read_store(tmp_path)).entries:
+        plain = entry_plain(e)
+        assert plain[render._MANIFEST_FILE] == e.manifest_file
+        back = entry_from_plain(json.loads(json.dumps(plain)))
+        for tr in e.tasks.values():
+            tr.langs = {}
+        e.records, e.other_records, back.rank = [], [], e.rank
+        assert back == e
+
+
 def test_a_changed_key_rebuilds_every_page(tmp_path, monkeypatch, trust_fresh_stamps):
     """Cards, templates or the site code changed (the key): nothing is taken from the cache."""
     results, site = tmp_path / "results", tmp_path / "site"

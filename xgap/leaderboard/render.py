@@ -441,6 +441,7 @@ def submission_page(env, e, board, nav) -> str:
     return env.get_template("submission.html").render(root="../", nav=nav, v=submission_view(e, board), title=e.name)
 
 
+_MANIFEST_FILE = 3  # where entry_plain puts an entry's manifest_file (tests/test_leaderboard_incremental.py checks)
 _WORK: dict = {}  # set before workers fork (inherited, never pickled): env, nav, tasks, output, since_ns, collect
 
 
@@ -582,7 +583,7 @@ def build_site(results: str | Path, output: str | Path, on_problem=None, plots: 
         e = build_entry(sub, tasks)
         full[i], rows[i], stamps[i] = (sub, e), cache_row(env, e, sub, tasks), sub.stamps
     grid_subs = [full[i][0] if i in full else
-                 SubmissionFiles(id=folders[i].name, folder=folders[i], manifest_file=rows[i]["e"][3],
+                 SubmissionFiles(id=folders[i].name, folder=folders[i], manifest_file=rows[i]["e"][_MANIFEST_FILE],
                                  records=[unpack(str(folders[i]), folders[i].name, r) for r in rows[i]["r"]])
                  for i in range(n) if rows[i] is not None and "r" in rows[i]]
     grids = summarize_submissions(grid_subs)

@@ -219,8 +219,10 @@ def task_view(board, info, parts=None, env=None) -> dict:
         p = parts[e.id]["t"].get(info.name) if parts and e.id in parts else None
         got.append((rank, e, p if p is not None else task_row_parts(env or _env(), e, tr, info)))
     extra_langs = sorted({l for _, _, p in got for l in p[2]})
-    rows = [Markup(f'<tr class="{escape(e.status)}"><td data-v="{rank}">{rank}</td>{p[0]}{p[1]}'
-                   f'{"".join(p[2].get(l, _MISSING_CELL) for l in extra_langs)}</tr>') for rank, e, p in got]
+    status = {s: escape(s) for s in {e.status for _, e, _ in got}}
+    rows = [Markup(f'<tr class="{status[e.status]}"><td data-v="{rank}">{rank}</td>{p[0]}{p[1]}'
+                   f'{"".join([p[2].get(l, _MISSING_CELL) for l in extra_langs]) if extra_langs else ""}</tr>')
+            for rank, e, p in got]
     return {"info": info, "langs": list(info.languages) + extra_langs, "extra": set(extra_langs), "rows": rows}
 
 

@@ -12,8 +12,8 @@ other load on the machine inflates less), each against its target, met / not met
   added submission's 2 s), one manifest edited so that no plotted point moves (the scaling
   figures are reused, not drawn), one submission deleted; then the site is compared file by file
   with a from-scratch build (``--no-cache``) of the same store: it must be byte-identical;
-- what drawing the two scaling figures costs when their points did change (one process; the
-  first time in a process includes importing matplotlib);
+- what drawing the two scaling figures costs when their points did change (one process; without
+  ``--stages`` the first time includes importing matplotlib);
 - peak resident memory of the build (this process, and the largest worker);
 - the resume path on a finished run (target < 2 s, no model loaded). ``xgap run``'s resume needs
   real data (it fingerprints each language's examples before comparing input keys), so with
@@ -228,10 +228,11 @@ def main(argv=None) -> int:
               f"{'yes' if same else 'NO'}")
         shutil.rmtree(work / "site-scratch", ignore_errors=True)
         board = _board_from_cache(site)
+        imported = "matplotlib.figure" in sys.modules  # by --stages
         _, w1, c1 = _t(scaling_figures, board)
         _, w2, c2 = _t(scaling_figures, board)
-        print(f"scaling figures drawn when their points changed (both, one process): {_fmt(w2, c2)}; first in a process, with "
-              f"matplotlib's import: {_fmt(w1, c1)}")
+        print(f"scaling figures drawn when their points changed (both, one process): {_fmt(w2, c2)}; the first time in this "
+              f"process{' (matplotlib already imported)' if imported else ', with importing matplotlib'}: {_fmt(w1, c1)}")
         del board
         _rename_write(rec_path, original)
         other.write_bytes(other_bytes)

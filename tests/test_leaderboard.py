@@ -29,6 +29,16 @@ def full(root, sub, value=50.0, params=100_000_000, en_bonus=0.0, skip=(), inter
         put(root, sub, name, {l: value + (en_bonus if l == info.english else 0.0) for l in info.languages}, params)
 
 
+def published(root, sub, name, citation="Paper 2020"):
+    """A published (reported) submission: XNLI accuracy and XQuAD F1 as task averages (``language: all``)."""
+    write_json(root / sub / "manifest.json", manifest_doc(sub, name, params=559_000_000, reported=True))
+    for task, metric, score in (("xnli", "accuracy", 79.2), ("xquad", "f1", 76.6)):
+        write_json(root / sub / task / "all.json", {
+            "record_version": 1, "status": "reported", "submission": sub, "task": task, "language": "all",
+            "metrics": {metric: score}, "primary_metric": metric, "primary_score": score, "citation": citation,
+            "provenance": {"xgap_version": "0.1.0", "source": "ref.yaml"}})
+
+
 def board(root):
     return build_leaderboard(read_store(root))
 
@@ -118,12 +128,7 @@ def test_ranking_ties_share_a_rank_and_incomplete_rank_by_task_count(tmp_path):
 
 def test_reported_figures_stay_reported_with_unknown_gap(tmp_path):
     full(tmp_path, "evald", value=50.0, en_bonus=5.0)
-    write_json(tmp_path / "pub" / "manifest.json", manifest_doc("pub", "Published", params=559_000_000, reported=True))
-    for task, metric, score in (("xnli", "accuracy", 79.2), ("xquad", "f1", 76.6)):
-        write_json(tmp_path / "pub" / task / "all.json", {
-            "record_version": 1, "status": "reported", "submission": "pub", "task": task, "language": "all",
-            "metrics": {metric: score}, "primary_metric": metric, "primary_score": score, "citation": "Paper 2020",
-            "provenance": {"xgap_version": "0.1.0", "source": "ref.yaml"}})
+    published(tmp_path, "pub", "Published")
     b = board(tmp_path)
     pub, evald = entry(b, "pub"), entry(b, "evald")
     assert pub.status == "reported" and evald.status == "evaluated"

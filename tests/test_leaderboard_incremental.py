@@ -16,7 +16,7 @@ from xgap.leaderboard.model import build_leaderboard
 from xgap.leaderboard.records import read_store
 from xgap.leaderboard.render import build_site, write_site
 
-BOOKKEEPING = {render.CACHE_NAME, render.INDEX_NAME}
+BOOKKEEPING = set(render.BOOKKEEPING)
 
 
 def _files(site: Path) -> dict:
@@ -155,3 +155,96 @@ def test_a_folder_changed_just_before_the_build_is_read_again(tmp_path):
     assert index["subs"]["synthetic-0001"] is None  # changed right before the build: not trusted
     second = build_site(results, site, plots=False)
     assert second["reused_pages"] == int(index["subs"]["synthetic-0000"] is not None)
+
+
+def _mixed_store(root: Path) -> None:
+    """Complete, partial, extra-language, published and oddly named submissions: every kind of row the cache keeps."""
+    from helpers.synthetic import evaluated_record, write_json
+    from test_leaderboard import published
+
+    synthetic_store(root, 2)
+    (root / "synthetic-0001" / "pawsx" / "fr.json").unlink()  # partial task
+    write_json(root / "synthetic-0000" / "xnli" / "gd.json", evaluated_record("synthetic-0000", "xnli", "gd", 12.5))  # extra language
+    published(root, "pub", "Published <b>&'\"", citation="Paper <2020>")
+
+
+def test_cached_rows_give_the_pages_of_full_records(tmp_path, monkeypatch, trust_fresh_stamps):
+    """Submissions served from the cache (table row + task-page rows, no records) give the same site as records read in full."""
+    results, site = tmp_path / "results", tmp_path / "site"
+    _mixed_store(results)
+    build_site(results, site, plots=False)
+    write_site(build_leaderboard(read_store(results)), tmp_path / "plain", plots=False)
+    assert _files(site) == _files(tmp_path / "plain")
+    path = results / "synthetic-0001" / "xnli" / "de.json"  # one changed: the other three come from the cache
+    rec = json.loads(path.read_text())
+    rec["primary_score"] = rec["metrics"]["accuracy"] = 1.25
+    _rename_write(path, rec)
+    again = build_site(results, site, plots=False)
+    assert again["reused_pages"] == 2  # the published one and synthetic-0000
+    shutil.rmtree(tmp_path / "plain")
+    write_site(build_leaderboard(read_store(results)), tmp_path / "plain", plots=False)
+    assert _files(site) == _files(tmp_path / "plain")
+    _same_as_scratch(results, site, tmp_path, plots=False)
+
+
+def test_plain_entries_round_trip(tmp_path):
+    from xgap.leaderboard.model import entry_from_plain, entry_plain
+
+    _mixed_store(tmp_path)
+    for e in build_leaderboard(read_store(tmp_path)).entries:
+        plain = entry_plain(e)
+        assert plain[render._MANIFEST_FILE] == e.manifest_file
+        back = entry_from_plain(json.loads(json.dumps(plain)))
+        for tr in e.tasks.values():
+            tr.langs = {}
+        e.records, e.other_records, back.rank = [], [], e.rank
+        assert back == e
+
+
+def test_a_changed_key_rebuilds_every_page(tmp_path, monkeypatch, trust_fresh_stamps):
+    """Cards, templates or the site code changed (the key): nothing is taken from the cache."""
+    results, site = tmp_path / "results", tmp_path / "site"
+    synthetic_store(results, 2)
+    build_site(results, site, plots=False)
+    monkeypatch.setattr(render, "_site_key", lambda plots: "another key")
+    again = build_site(results, site, plots=False)
+    assert again["reused_pages"] == 0
+    _same_as_scratch(results, site, tmp_path, plots=False)
+
+
+def test_plots_are_redrawn_only_when_their_inputs_change(tmp_path, monkeypatch, trust_fresh_stamps):
+    from xgap.leaderboard import plots as plots_mod
+
+    drawn = []
+    real = plots_mod._figure
+    monkeypatch.setattr(plots_mod, "_figure", lambda *a, **kw: drawn.append(a[3]) or real(*a, **kw))
+    results, site = tmp_path / "results", tmp_path / "site"
+    synthetic_store(results, 3)
+    build_site(results, site)
+    assert drawn == ["xgap-gap", "xgap-score"]
+    svgs = {p: p.stat().st_mtime_ns for p in site.glob("*.svg")}
+
+    # a manifest's description changes the overview, not a plotted point: both figures reused
+    doc = json.loads((results / "synthetic-0001" / "manifest.json").read_text())
+    doc["manifest"]["description"] = "described"
+    _rename_write(results / "synthetic-0001" / "manifest.json", doc)
+    drawn.clear()
+    build_site(results, site)
+    assert drawn == [] and {p: p.stat().st_mtime_ns for p in site.glob("*.svg")} == svgs
+    assert "described" in (site / "index.html").read_text()
+    _same_as_scratch(results, site, tmp_path, plots=True)
+
+    # an SVG edited by hand is not reused
+    (site / "scaling-gap.svg").write_text("<svg>edited</svg>")
+    (site / "index.html").write_text("edited")  # past the no-change check
+    drawn.clear()
+    build_site(results, site)
+    assert drawn == ["xgap-gap"]
+    _same_as_scratch(results, site, tmp_path, plots=True)
+
+    # a new submission moves the points: both redrawn
+    synthetic_store(results, 1, seed=1, start=3)
+    drawn.clear()
+    build_site(results, site)
+    assert drawn == ["xgap-gap", "xgap-score"]
+    _same_as_scratch(results, site, tmp_path, plots=True)

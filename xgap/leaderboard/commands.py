@@ -43,6 +43,6 @@ def register(subparsers) -> None:
                    help="skip corrupt or schema-invalid records (each listed; exit 1) instead of stopping at the first")
     b.add_argument("--no-plots", action="store_true", help="skip the matplotlib scaling plots (faster)")
     b.add_argument("--no-cache", action="store_true",
-                   help="re-read every record and re-render every page, then refresh the cache (default: reuse "
+                   help="re-read every record, re-render every page and redraw the figures, then refresh the cache (default: reuse "
                         "submissions whose folders are unchanged; a record edited in place, not replaced, needs --no-cache)")
     b.set_defaults(func=cmd_build)

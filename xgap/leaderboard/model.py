@@ -91,11 +91,17 @@ class TaskResult:
     citation: str | None = None
 
     n_present: int = 0  # card languages present (extra languages not counted)
+    per_language: bool = False  # has per-language figures: kept when ``langs`` is left out (see entry_plain)
+
+    @property
+    def by_language(self) -> bool:
+        """Whether there are per-language figures (a published task average has none)."""
+        return self.per_language or bool(self.langs)
 
     @property
     def coverage(self) -> str:
         """``"15/15"``, ``"partial 3/15"`` or ``"reported"`` (task-level published figure)."""
-        if self.status == "reported" and not self.langs:
+        if self.status == "reported" and not self.by_language:
             return "reported"
         return f"{self.n_present}/{self.n_expected}" if self.complete else f"partial {self.n_present}/{self.n_expected}"
 
@@ -173,7 +179,8 @@ def _intermediate(manifest: dict) -> list:
 
 def _task_from_langs(info: TaskInfo, status: str, recs: dict) -> TaskResult:
     card_langs = set(info.languages)
-    tr = TaskResult(task=info.name, status=status, n_expected=len(info.languages), metric=info.primary_metric)
+    tr = TaskResult(task=info.name, status=status, n_expected=len(info.languages), metric=info.primary_metric,
+                    per_language=bool(recs))
     for lang, rec in recs.items():
         ci = (rec.get("ci95") or {}).get(rec["primary_metric"])
         tr.langs[lang] = LangScore(lang, rec["primary_score"], tuple(ci) if ci else None, rec.get("n_examples"),
@@ -262,6 +269,49 @@ def build_entry(sub, tasks: list) -> Entry:
     entry.gap_tasks = [t for t, _ in gaps]
     entry.mean_gap = sum(g for _, g in gaps) / len(gaps) if gaps else None
     return entry
+
+
+#: TaskResult fields kept by :func:`entry_plain`, in order (``langs`` is left out: ``per_language`` says whether it had any).
+_TASK_FIELDS = ("task", "status", "n_expected", "score", "metric", "complete", "comparable", "en_score", "en_em", "en_f1", "gap",
+                "gap_f1", "citation", "n_present")
+#: Entry fields kept by :func:`entry_plain`, in order (``manifest`` is rebuilt from ``manifest_file``).
+_ENTRY_FIELDS = ("id", "name", "status", "manifest_file", "intermediate", "parameters", "non_embedding", "parameters_source",
+                 "xtreme", "categories", "mean_gap", "gap_tasks")
+
+
+def entry_plain(e: Entry) -> list:
+    """``e`` as plain JSON-able data: everything the overview, task pages, JSON, CSV and plots read.
+
+    Left out: the records (``records``, ``other_records``, each language's ``LangScore``), which only a
+    submission's own page and the task pages' language cells need -- the site caches those as HTML
+    (see :mod:`xgap.leaderboard.cache`) -- and ``rank`` (it depends on the other entries).
+    :func:`entry_from_plain` gives the entry back; ``tests/test_leaderboard_incremental.py`` checks
+    that a site built from these equals one built from records.
+    """
+    return [*(getattr(e, f) for f in _ENTRY_FIELDS),
+            [[*(getattr(tr, f) for f in _TASK_FIELDS), tr.by_language] for tr in e.tasks.values()]]
+
+
+def entry_from_plain(row: list) -> Entry:
+    """The :class:`Entry` of :func:`entry_plain` (no records; ``rank`` unset).
+
+    Built by filling the instances' ``__dict__`` (a third of the cost of the constructors' keyword
+    arguments; 10,000 submissions make 90,000 task results per build); every field is set here, and
+    ``tests/test_leaderboard_incremental.py`` compares the result with the entry it came from."""
+    e = object.__new__(Entry)
+    e.__dict__.update(zip(_ENTRY_FIELDS, row))
+    e.manifest = dict((e.manifest_file or {}).get("manifest") or {})
+    e.other_records, e.records, e.rank = [], [], None
+    e.tasks = tasks = {}
+    n = len(_TASK_FIELDS)
+    new, fields = object.__new__, _TASK_FIELDS
+    for t in row[-1]:
+        tr = new(TaskResult)
+        d = tr.__dict__
+        d.update(zip(fields, t))
+        d["langs"], d["per_language"] = {}, t[n]
+        tasks[d["task"]] = tr
+    return e
 
 
 def _order_mean(e: Entry) -> float:

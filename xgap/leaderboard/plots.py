@@ -14,10 +14,17 @@ are placed where they overlap nothing (see :func:`_place_labels`).
 
 Text comes from manifests (untrusted): matplotlib escapes it in SVG, and ``$`` is escaped so it is
 never parsed as mathtext.
+
+Drawing is the dearest part of an incremental site build (seconds at 1,000 submissions), so each
+figure is keyed by a hash of everything it is drawn from (:func:`figure_key`: the plotted points,
+series, labels, matplotlib's version); :func:`scaling_figures` reuses a figure whose key is
+unchanged instead of drawing it again (the site keeps the keys, see ``xgap.leaderboard.render``).
 """
 
 from __future__ import annotations
 
+import gc
+import hashlib
 import io
 import math
 
@@ -50,6 +57,9 @@ def fit_slope(xs, ys):
     return sum((a - mx) * (b - my) for a, b in zip(lx, ys)) / sxx if sxx else None
 
 
+#: Fit lines are drawn above every series' markers: the markers are then drawn one after another,
+#: so above RASTER_LIMIT a panel's markers become one embedded bitmap, not one per series.
+FIT_ZORDER = 2.5
 #: How a point was measured -> (matplotlib fillstyle, legend text). Partial points (a task on only
 #: some of its languages, e.g. an experiment grid's cells) are drawn, half-filled, never fitted.
 KINDS = {
@@ -147,7 +157,8 @@ def _panel(ax, title, points, style, ylabel, bounds=None):
                 lx = np.log10([p[1] for p in sel])
                 intercept = float(np.mean([p[2] for p in sel]) - slope * lx.mean())
                 xs = np.array([lx.min(), lx.max()])
-                ax.plot(10 ** xs, intercept + slope * xs, color=color, linewidth=1, alpha=0.8, linestyle="--" if kind == "reported" else "-")
+                ax.plot(10 ** xs, intercept + slope * xs, color=color, linewidth=1, alpha=0.8, linestyle="--" if kind == "reported" else "-",
+                        zorder=FIT_ZORDER)
                 slopes[f"{series} (reported)" if kind == "reported" else series] = slope
     _honest_limits(ax, [p[1] for p in points], [p[2] for p in points], bounds)
     return slopes
@@ -160,9 +171,8 @@ def _figure(panels, style, ylabel, salt, bounds=None):
     SVG is None. The legend shows each series as its points look here (filled, hollow or
     half-filled) and explains only the kinds of marks that occur."""
     import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # no pyplot: a third of the import time
+    from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
 
     panels = [(t, pts) for t, pts in panels if pts]
@@ -177,7 +187,9 @@ def _figure(panels, style, ylabel, salt, bounds=None):
         legend_in = 0.25 + 0.2 * math.ceil(n_handles / 4)
         height = 2.7 * nrows + legend_in
         width = 3.3 * max(ncols, 2)
-        fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), squeeze=False)
+        fig = Figure(figsize=(width, height))
+        FigureCanvasAgg(fig)
+        axes = fig.subplots(nrows, ncols, squeeze=False)
         fig.subplots_adjust(left=0.7 / width, right=1 - 0.2 / width, top=1 - 0.3 / height, bottom=(legend_in + 0.45) / height,
                             hspace=0.62, wspace=0.38)
         slopes = {}
@@ -201,18 +213,42 @@ def _figure(panels, style, ylabel, salt, bounds=None):
         fig.legend(handles=handles, loc="lower center", ncol=min(4, len(handles)), fontsize=7, frameon=False)
         buf = io.StringIO()
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None}, dpi=110)
-        plt.close(fig)
     svg = buf.getvalue()
     return svg[svg.index("<svg"):], slopes
 
 
-def scaling_figures(board) -> dict:
-    """``{"gap": (svg|None, slopes), "score": (svg|None, slopes), "series", "unsized", "empty"}`` for a Leaderboard.
+def figure_key(panels, series, ylabel, salt, bounds) -> str:
+    """A hash of everything :func:`_figure` draws from: equal keys give the same SVG bytes."""
+    from importlib.metadata import version
 
-    ``empty``: ``[(panel title, reason)]`` of the panels left out for want of data, for the page."""
+    return hashlib.sha256(repr((panels, series, ylabel, salt, bounds, version("matplotlib"))).encode()).hexdigest()
+
+
+def _figure_or_reuse(previous, name, panels, series, ylabel, salt, bounds=None) -> tuple:
+    """``(svg, slopes, key)``: ``previous[name]`` (``(key, svg, slopes)``) when its key is this figure's, else drawn."""
+    key = figure_key(panels, series, ylabel, salt, bounds)
+    old = (previous or {}).get(name)
+    if old is not None and old[0] == key:
+        return old[1], old[2], key
+    # matplotlib makes ~10^5 short-lived objects per figure; the cyclic collector walking the
+    # build's own (many, long-lived) objects each time costs ~15% of the drawing: paused meanwhile
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return (*_figure(panels, _series_style(series), ylabel, salt, bounds), key)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def scaling_figures(board, previous=None) -> dict:
+    """``{"gap": (svg|None, slopes, key), "score": (svg|None, slopes, key), "series", "unsized", "empty"}`` for a Leaderboard.
+
+    ``empty``: ``[(panel title, reason)]`` of the panels left out for want of data, for the page.
+    ``previous``: ``{"gap"|"score": (key, svg, slopes)}`` of an earlier build; a figure whose
+    :func:`figure_key` is unchanged is taken from there instead of drawn."""
     entries = [e for e in board.entries if e.parameters]
     series = sorted({e.intermediate_label for e in entries})
-    style = _series_style(series)
     gap_tasks = [t for t in board.tasks if t.has_gap]
 
     def kind(e, tr=None) -> str:
@@ -252,8 +288,8 @@ def scaling_figures(board) -> dict:
     empty = [(title, reasons.get(title, "no submission with a known size has results here"))
              for title, pts in gap_panels + score_panels if not pts]
     return {
-        "gap": _figure(gap_panels, style, "gap (en - others; lower is better)", "xgap-gap"),
-        "score": _figure(score_panels, style, "score", "xgap-score", bounds=(0.0, 100.0)),
+        "gap": _figure_or_reuse(previous, "gap", gap_panels, series, "gap (en - others; lower is better)", "xgap-gap"),
+        "score": _figure_or_reuse(previous, "score", score_panels, series, "score", "xgap-score", bounds=(0.0, 100.0)),
         "series": series,
         "unsized": [e for e in board.entries if not e.parameters],
         "empty": empty,

@@ -13,8 +13,9 @@ submission instead of one per record (162 here): at 1,000 submissions that is 0.
 1-3 s. Not seen: a file rewritten *in place* (``echo ... > de.json``, some editors); build with
 ``--no-cache`` after such an edit. A folder modified within :data:`RACY_NS` of the build's start
 is not trusted next time (timestamps have a coarse clock: a second change in the same tick would
-leave the mtime as it was -- git's "racy" rule). Unchanged folders are served from a cache of
-:func:`pack`-ed records that were checked when they were first read.
+leave the mtime as it was -- git's "racy" rule). Unchanged folders are served from the site's
+cache (see :func:`xgap.leaderboard.render.build_site`): their table rows, and for grid cells their
+:func:`pack`-ed records, checked when they were first read.
 """
 
 from __future__ import annotations
@@ -110,19 +111,6 @@ def read_submission(folder: Path, on_problem=None, since_ns: int | None = None) 
     the folder is stamped before reading (:func:`folder_stamps`), for the cache."""
     stamps = folder_stamps(folder, since_ns) if since_ns is not None else None
     return _read_submission(folder, on_problem, stamps)
-
-
-def from_cache(folder: Path, entry: dict, stamps: dict) -> SubmissionFiles:
-    """A submission served from a cache entry (:func:`cache_entry`): slim records, no file read."""
-    folder = Path(folder)
-    base = str(folder)
-    return SubmissionFiles(id=folder.name, folder=folder, manifest_file=entry.get("manifest_file"),
-                           records=[unpack(base, folder.name, r) for r in entry["records"]], stamps=stamps, from_cache=True)
-
-
-def cache_entry(sub: SubmissionFiles) -> dict:
-    """The cache entry for ``sub``: its manifest and its records :func:`pack`-ed."""
-    return {"manifest_file": sub.manifest_file, "records": [pack(r) for _, r in sub.records]}
 
 
 def dumps(obj) -> bytes:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import gc
 import hashlib
 import io
 import json
@@ -52,7 +53,7 @@ def gap_cell(tr, value) -> tuple:
     """``(text, title)`` of one task gap: the number, ``unknown`` (published) or ``n/a`` (not defined)."""
     if value is not None:
         return fmt(value), ""
-    if tr.status == "reported" and not tr.langs:
+    if tr.status == "reported" and not tr.by_language:
         return UNKNOWN, "published task average: no per-language figures, so the gap is unknown"
     return NA, NA_GAP_TITLE
 
@@ -81,7 +82,7 @@ def _task_cell(tr, info) -> dict:
     if tr is None:
         return {"text": DASH, "v": "", "mark": "", "title": "no results"}
     mark = ""
-    title = f"{tr.coverage} languages" if tr.langs else "published task average"
+    title = f"{tr.coverage} languages" if tr.by_language else "published task average"
     if not tr.complete:
         mark = tr.coverage
     elif tr.status == "reported" and not tr.comparable:
@@ -93,25 +94,39 @@ def _task_cell(tr, info) -> dict:
     return {"text": fmt(tr.score), "v": "" if tr.score is None else f"{tr.score:.4f}", "mark": mark, "title": title}
 
 
+def overview_row(e, tasks) -> dict:
+    """One submission's overview row (its rank apart: see :func:`overview_rows`)."""
+    return {
+        "id": e.id, "href": f"submissions/{slug(e.id)}.html", "name": e.name, "status": e.status,
+        "params": fmt_params(e.parameters), "params_v": e.parameters or "",
+        "params_title": (f"{e.parameters:,} parameters ({e.parameters_source})" if e.parameters else "unknown size"),
+        "params_reported": e.parameters_source == "reported",
+        "intermediate": e.intermediate_label,
+        "cells": [_task_cell(e.tasks.get(t.name), t) for t in tasks],
+        "xtreme": fmt(e.xtreme) if e.xtreme is not None else "incomplete", "xtreme_v": "" if e.xtreme is None else f"{e.xtreme:.4f}",
+        "gap": fmt(e.mean_gap) if e.mean_gap is not None else (UNKNOWN if e.status == "reported" else NA),
+        "gap_title": (f"mean over {', '.join(e.gap_tasks)}" if e.mean_gap is not None else
+                      "published figures carry no per-language detail: gap unknown" if e.status == "reported" else
+                      "not applicable: no complete task with a gap (retrieval tasks have none; partial tasks are not averaged)"),
+        "gap_v": "" if e.mean_gap is None else f"{e.mean_gap:.4f}", "gap_n": len(e.gap_tasks),
+        "n_complete": e.n_complete,
+    }
+
+
 def overview_rows(board) -> list:
-    rows = []
-    for e in board.entries:
-        rows.append({
-            "rank": e.rank, "id": e.id, "href": f"submissions/{slug(e.id)}.html", "name": e.name, "status": e.status,
-            "params": fmt_params(e.parameters), "params_v": e.parameters or "",
-            "params_title": (f"{e.parameters:,} parameters ({e.parameters_source})" if e.parameters else "unknown size"),
-            "params_reported": e.parameters_source == "reported",
-            "intermediate": e.intermediate_label,
-            "cells": [_task_cell(e.tasks.get(t.name), t) for t in board.tasks],
-            "xtreme": fmt(e.xtreme) if e.xtreme is not None else "incomplete", "xtreme_v": "" if e.xtreme is None else f"{e.xtreme:.4f}",
-            "gap": fmt(e.mean_gap) if e.mean_gap is not None else (UNKNOWN if e.status == "reported" else NA),
-            "gap_title": (f"mean over {', '.join(e.gap_tasks)}" if e.mean_gap is not None else
-                          "published figures carry no per-language detail: gap unknown" if e.status == "reported" else
-                          "not applicable: no complete task with a gap (retrieval tasks have none; partial tasks are not averaged)"),
-            "gap_v": "" if e.mean_gap is None else f"{e.mean_gap:.4f}", "gap_n": len(e.gap_tasks),
-            "n_complete": e.n_complete,
-        })
-    return rows
+    return [{"rank": e.rank, **overview_row(e, board.tasks)} for e in board.entries]
+
+
+def overview_row_tail(env, e, tasks) -> str:
+    """An overview row's HTML after its rank cell: depends on the entry, the cards and the
+    templates only, so the incremental build caches it (see :func:`cache_row`)."""
+    return env.get_template("_overview_row.html").render(r=overview_row(e, tasks))
+
+
+def _overview_row_html(e, tail: str):
+    from markupsafe import Markup, escape
+
+    return Markup(f'<tr class="{escape(e.status)}" data-id="{escape(e.id)}"><td data-v="{e.rank}">{e.rank}</td>{tail}')
 
 
 def table_records(board) -> list:
@@ -161,11 +176,10 @@ def _lang_cells(tr, langs, is_qa) -> str:
     of them; every value here is a number we formatted ourselves.
     """
     out = []
-    missing = '<td class="na">—</td>'
     for l in langs:
         s = tr.langs.get(l)
         if s is None:
-            out.append(missing)
+            out.append(_MISSING_CELL)
             continue
         title = ""
         if is_qa and "exact_match" in s.metrics and "f1" in s.metrics:
@@ -175,33 +189,51 @@ def _lang_cells(tr, langs, is_qa) -> str:
     return "".join(out)
 
 
-def task_view(board, info) -> dict:
-    from markupsafe import Markup
-
-    rows = []
-    extra_langs = []
-    for rank, e, tr in board.task_ranking(info.name):
-        for l, s in tr.langs.items():
-            if s.extra and l not in extra_langs:
-                extra_langs.append(l)
-        rows.append({"rank": rank, "e": e, "tr": tr, "href": f"../submissions/{slug(e.id)}.html"})
-    langs = list(info.languages) + sorted(extra_langs)
-    for r in rows:
-        tr = r["tr"]
-        r["cells"] = Markup(_lang_cells(tr, langs, info.is_qa))
-        r["score"] = fmt(tr.score)
-        r["cell"] = _task_cell(tr, info)
-        r["gap"], r["gap_title"] = gap_cell(tr, tr.gap)
-        r["gap_f1"], r["gap_f1_title"] = gap_cell(tr, tr.gap_f1)
-        r["en"] = (f"{fmt(tr.en_em)} / {fmt(tr.en_f1)}" if info.is_qa and tr.en_em is not None else
-                   UNKNOWN if tr.status == "reported" and not tr.langs else fmt(tr.en_score))
-    return {"info": info, "langs": langs, "extra": set(extra_langs), "rows": rows}
+_MISSING_CELL = '<td class="na">—</td>'
 
 
-def _flat(prov: dict) -> dict:
-    """Provenance with one level of nesting flattened (``model.id``, ``libraries.torch``)."""
+def task_row_parts(env, e, tr, info) -> list:
+    """One submission's row of a task page, less its rank: ``[cells after the rank up to the language
+    cells (HTML), the card languages' cells (HTML), {extra language: its cell}]``.
+
+    Depends only on the entry, its task result, the card and the templates -- not on the other
+    submissions (the rank and the columns of extra languages are added by :func:`task_view`) -- so
+    the incremental build caches it per submission (see :func:`build_site`). Needs ``tr.langs``.
+    """
+    head = env.get_template("_task_row.html").render(
+        info=info, e=e, tr=tr, href=f"../submissions/{slug(e.id)}.html", score=fmt(tr.score), cell=_task_cell(tr, info),
+        gap=gap_cell(tr, tr.gap), gap_f1=gap_cell(tr, tr.gap_f1),
+        en=(f"{fmt(tr.en_em)} / {fmt(tr.en_f1)}" if info.is_qa and tr.en_em is not None else
+            UNKNOWN if tr.status == "reported" and not tr.by_language else fmt(tr.en_score)))
+    extra = sorted(l for l, s in tr.langs.items() if s.extra)
+    return [head, _lang_cells(tr, info.languages, info.is_qa), {l: _lang_cells(tr, (l,), info.is_qa) for l in extra}]
+
+
+def task_view(board, info, parts=None, env=None) -> dict:
+    """The rows of ``tasks/<task>.html``. ``parts``: ``{entry id: cache_row(...)}`` (from the cache):
+    their task-page rows are taken from there; the others are made here (needs ``env``)."""
+    from markupsafe import Markup, escape
+
+    ranking = board.task_ranking(info.name)
+    got = []
+    for rank, e, tr in ranking:
+        p = parts[e.id]["t"].get(info.name) if parts and e.id in parts else None
+        got.append((rank, e, p if p is not None else task_row_parts(env or _env(), e, tr, info)))
+    extra_langs = sorted({l for _, _, p in got for l in p[2]})
+    status = {s: escape(s) for s in {e.status for _, e, _ in got}}
+    rows = [Markup(f'<tr class="{status[e.status]}"><td data-v="{rank}">{rank}</td>{p[0]}{p[1]}'
+                   f'{"".join([p[2].get(l, _MISSING_CELL) for l in extra_langs]) if extra_langs else ""}</tr>')
+            for rank, e, p in got]
+    return {"info": info, "langs": list(info.languages) + extra_langs, "extra": set(extra_langs), "rows": rows}
+
+
+def _flat(prov: dict, skip: str = "\0") -> dict:
+    """Provenance with one level of nesting flattened (``model.id``, ``libraries.torch``); keys
+    starting with ``skip`` left out (so are the flattened keys under them)."""
     out = {}
     for k, v in prov.items():
+        if k.startswith(skip):
+            continue
         if type(v) is dict and v:
             for k2, v2 in v.items():
                 out[f"{k}.{k2}"] = v2
@@ -230,6 +262,19 @@ def _record_rows(e, flats: list, varying: list, task_settings: dict) -> str:
 
     width = 5 + len(varying)
     out = []
+    # only hashes are cut short (CSS class "h")
+    classes = ["h" if any(w in k for w in ("hash", "fingerprint", "commit", "key")) else "l mono" for k in varying]
+    shown: dict = {}  # value -> its escaped text (card hashes, timings... repeat across records)
+
+    def show(v) -> str:
+        key = (type(v), v) if isinstance(v, (str, int, float, bool)) else None
+        if key is None:
+            return escape(public_text(_text(v)))
+        text = shown.get(key)
+        if text is None:
+            text = shown[key] = escape(public_text(_text(v)))
+        return text
+
     for (_path, rec), flat in zip(e.records, flats):
         n = rec.get("n_examples")
         pred = (rec.get("predictions") or {}).get("sha256", DASH)
@@ -237,10 +282,9 @@ def _record_rows(e, flats: list, varying: list, task_settings: dict) -> str:
                  f'<td>{fmt(rec["primary_score"])}</td><td class="l">{escape(rec["primary_metric"])}</td>',
                  f'<td>{DASH if n is None else n}</td>',
                  f'<td class="h">{escape(rec.get("input_key", DASH))}</td><td class="h">{escape(pred)}</td>']
-        for k in varying:
+        for k, cls in zip(varying, classes):
             v = flat.get(k, _MISSING)
-            cls = "h" if any(w in k for w in ("hash", "fingerprint", "commit", "key")) else "l mono"  # only hashes are cut short
-            cells.append(f'<td class="{cls}">{DASH if v is _MISSING else escape(public_text(_text(v)))}</td>')
+            cells.append(f'<td class="{cls}">{DASH if v is _MISSING else show(v)}</td>')
         out.append(f"<tr>{''.join(cells)}</tr>")
         if rec["task"] not in task_settings:
             out.append(f'<tr class="sub"><td></td><td class="l mono" colspan="{width}">settings: '
@@ -257,8 +301,7 @@ def submission_view(e, board) -> dict:
     # One parameter count per submission: the header's (manifest.json, else the records' most common).
     # Records count the evaluated checkpoint (task head, no pooler), which differs slightly; it stays in
     # the record files and is not shown as a second figure here.
-    flats = [{k: v for k, v in _flat(rec.get("provenance", {})).items() if not k.startswith("parameters")}
-             for _, rec in e.records]
+    flats = [_flat(rec.get("provenance", {}), skip="parameters") for _, rec in e.records]
     keys: dict = {}
     for f in flats:
         for k in f:
@@ -314,9 +357,12 @@ def _prepare_output(out: Path) -> None:
     _put(out / SITE_MARKER, "built by xgap leaderboard build\n")
 
 
-CACHE_NAME = ".xgap-cache.json"  # per submission: manifest + packed records (read only when something changed)
+CACHE_NAME = ".xgap-cache.json"  # per submission: its cache_row (read only when something changed)
 INDEX_NAME = ".xgap-index.json"  # small: folder stamps, output file stamps, nav, last result (the no-change check)
-CACHE_FORMAT = 4
+PLOTS_NAME = ".xgap-plots.json"  # the scaling figures' input keys, SVG hashes and slopes (redraw only on new inputs)
+#: The build's own files in the site folder: never published pages, never compared.
+BOOKKEEPING = (CACHE_NAME, INDEX_NAME, PLOTS_NAME)
+CACHE_FORMAT = 5
 #: Below this many submissions to (re)read, everything runs in this process (forking costs more).
 PARALLEL_MIN = 64
 
@@ -371,7 +417,7 @@ def _output_stamps(out: Path) -> dict:
             continue
         prefix = "" if folder == out else f"{folder.name}/"
         for e in entries:
-            if e.is_file() and e.name not in (CACHE_NAME, INDEX_NAME):
+            if e.is_file() and e.name not in BOOKKEEPING:
                 st = e.stat()
                 stamps[prefix + e.name] = [st.st_size, st.st_mtime_ns]
     return stamps
@@ -398,17 +444,36 @@ def submission_page(env, e, board, nav) -> str:
     return env.get_template("submission.html").render(root="../", nav=nav, v=submission_view(e, board), title=e.name)
 
 
+_MANIFEST_FILE = 3  # where entry_plain puts an entry's manifest_file (tests/test_leaderboard_incremental.py checks)
 _WORK: dict = {}  # set before workers fork (inherited, never pickled): env, nav, tasks, output, since_ns, collect
 
 
-def _read_and_render(job) -> tuple:
-    """Read and check one submission, write its page, return it slim: ``(i, manifest_file, packed, stamps, problems)``.
+def cache_row(env, e, sub, tasks) -> dict:
+    """What the cache keeps of one submission (plain data, see :func:`build_site`): its table row
+    (:func:`xgap.leaderboard.model.entry_plain`) under ``"e"``, its task-page rows
+    (:func:`task_row_parts`) under ``"t"``, and -- for a grid cell only, which the grid pages
+    summarise from records -- its records :func:`~xgap.leaderboard.records.pack`-ed under ``"r"``;
+    its overview row (:func:`overview_row_tail`) under ``"o"``."""
+    from xgap.grid.summary import grid_of
+    from xgap.leaderboard.model import entry_plain
+    from xgap.leaderboard.records import pack
 
-    Runs in a worker process on big builds (the full records never travel back: only the packed
-    rows the table needs), in this process on small ones.
+    info = {t.name: t for t in tasks}
+    row = {"e": entry_plain(e), "o": overview_row_tail(env, e, tasks),
+           "t": {name: task_row_parts(env, e, tr, info[name]) for name, tr in e.tasks.items()}}
+    if grid_of(sub):
+        row["r"] = [pack(r) for _, r in sub.records]
+    return row
+
+
+def _read_and_render(job) -> tuple:
+    """Read and check one submission, write its page, return it slim: ``(i, cache row, stamps, problems)``.
+
+    Runs in a worker process on big builds (the full records never travel back: only the
+    :func:`cache_row`), in this process on small ones.
     """
     from xgap.leaderboard.model import Leaderboard, build_entry
-    from xgap.leaderboard.records import pack, read_submission
+    from xgap.leaderboard.records import read_submission
 
     i, folder = job
     w = _WORK
@@ -416,7 +481,7 @@ def _read_and_render(job) -> tuple:
     sub = read_submission(folder, problems.append if w["collect"] else None, since_ns=w["since_ns"])
     e = build_entry(sub, w["tasks"])
     _put(w["output"] / "submissions" / f"{slug(e.id)}.html", submission_page(w["env"], e, Leaderboard(w["tasks"], [e]), w["nav"]))
-    return i, sub.manifest_file, [pack(r) for _, r in sub.records], sub.stamps, problems
+    return i, cache_row(w["env"], e, sub, w["tasks"]), sub.stamps, problems
 
 
 def _peek_grid(folder: Path) -> bool:
@@ -456,13 +521,18 @@ def build_site(results: str | Path, output: str | Path, on_problem=None, plots: 
       (:func:`xgap.leaderboard.records.folder_stamps`) and of every file of the site. When both
       are unchanged, and the key (cards, templates, this package's code, ``plots``) is the same,
       the build stops there: ~10 ``stat`` calls per submission, no record read.
-    - otherwise ``<output>/.xgap-cache.json`` gives the slim, already-checked records of the
-      submissions whose folders are unchanged; only the others are read, and only their pages are
-      rendered (a submission page depends only on its own records, the task cards, the nav bar
-      and the templates). Overview, task pages, JSON and CSV are rendered again but written only
-      where their bytes changed; the plots are redrawn (in a second process on big sites).
+    - otherwise ``<output>/.xgap-cache.json`` gives, for each submission whose folder is unchanged,
+      its :func:`cache_row`: its table row (:func:`xgap.leaderboard.model.entry_plain`: per-task
+      scores, gaps, parameters -- all the overview, task pages, JSON, CSV and plots read) and its
+      task-page rows as HTML (:func:`task_row_parts`), so an unchanged submission costs a dictionary
+      lookup, no record parsed or row rebuilt. Only the changed folders are read, and only their
+      pages rendered (a submission page depends only on its own records, the task cards, the nav
+      bar and the templates). Overview, task pages, JSON and CSV are put together again but written
+      only where their bytes changed; the scaling figures are drawn again only when the points they
+      plot changed (``PLOTS_NAME``; in a second process on big sites). The cache is plain JSON
+      (orjson), read back only when its key is this build's.
     - big (re)reads run in two processes, each reading, checking and writing the pages of its
-      share of the submissions and sending back only the packed rows the table needs.
+      share of the submissions and sending back only the cache rows.
 
     Files rewritten *in place* (not by the store's atomic rename) are not noticed: use
     ``cache=False`` (``--no-cache``) after such an edit; it reads everything and rewrites the cache.
@@ -476,19 +546,23 @@ def build_site(results: str | Path, output: str | Path, on_problem=None, plots: 
     index = _load(out / INDEX_NAME, key) if cache and (out / SITE_MARKER).exists() else None
     if index is not None and _nothing_changed(index, folders, out):
         return {**index["info"], "reused_pages": len(folders)}
+    # The cache rows and entries of 10,000 submissions are millions of long-lived objects: the cyclic
+    # collector walking them again on every collection cost ~20 % of a rebuild there. Objects made
+    # so far and those loaded below are frozen (left out of collections) while the build runs and
+    # given back to the collector at the end.
+    gc.freeze()
+    try:
+        return _rebuild(out, on_problem, plots, cache, since_ns, key, folders, index)
+    finally:
+        gc.unfreeze()
 
-    from xgap.grid.summary import grid_of, summarize_submissions
+
+def _rebuild(out: Path, on_problem, plots: bool, cache: bool, since_ns: int, key: str, folders: list, index) -> dict:
+    """:func:`build_site` past the no-change check."""
+    from xgap.grid.summary import summarize_submissions
     from xgap.leaderboard.grids import grid_nav
-    from xgap.leaderboard.model import TaskInfo, build_leaderboard, target_tasks
-    from xgap.leaderboard.records import (
-        SubmissionFiles,
-        cache_entry,
-        dumps,
-        from_cache,
-        read_submission,
-        stamps_unchanged,
-        unpack,
-    )
+    from xgap.leaderboard.model import Leaderboard, TaskInfo, build_entry, entry_from_plain, rank_entries, target_tasks
+    from xgap.leaderboard.records import SubmissionFiles, dumps, read_submission, stamps_unchanged, unpack
     from xgap.store import atomic_write_bytes
 
     try:  # the cards as parsed last time (their files are in the key); parsing the YAML costs ~0.1-0.4 s
@@ -497,32 +571,42 @@ def build_site(results: str | Path, output: str | Path, on_problem=None, plots: 
         tasks = target_tasks()
     old = (_load(out / CACHE_NAME, key) or {}).get("submissions", {}) if index is not None else {}
     old_stamps = index["subs"] if index is not None else {}
+    gc.freeze()
 
-    subs: list = [None] * len(folders)
+    n = len(folders)
+    rows: list = [None] * n  # cache rows (see cache_row)
+    stamps: list = [None] * n
+    full: dict = {}  # i -> (SubmissionFiles, Entry) of the grid cells read here
     todo, grid_todo = [], []
     qa = {t.name for t in tasks if t.is_qa}
     for i, f in enumerate(folders):
-        entry, stamps = old.get(f.name), old_stamps.get(f.name)
-        if entry is not None and stamps_unchanged(f, stamps) and (out / "submissions" / f"{slug(f.name)}.html").is_file():
-            sub = from_cache(f, entry, stamps)
+        row, st = old.get(f.name), old_stamps.get(f.name)
+        if row is not None and stamps_unchanged(f, st) and (out / "submissions" / f"{slug(f.name)}.html").is_file():
             # a grid cell with QA records is read in full: the cache keeps only the primary metric's
             # interval, and the grid's QA gap is on EM
-            if not (grid_of(sub) and any(r["task"] in qa for _, r in sub.records)):
-                subs[i] = sub
+            if not any(r[0] in qa for r in row.get("r", ())):
+                rows[i], stamps[i] = row, st
                 continue
             grid_todo.append(i)
         elif _peek_grid(f):
             grid_todo.append(i)
         else:
             todo.append(i)
-    for i in grid_todo:  # grid cells first: the nav bar of every page lists the grids
-        subs[i] = read_submission(folders[i], on_problem, since_ns=since_ns)
-    grids = summarize_submissions([s for s in subs if s is not None])
-    nav_grids = grid_nav(grids)
-    if index is None or index.get("grids") != nav_grids:  # every page's nav bar changes: render them all
-        todo += [i for i, s in enumerate(subs) if s is not None and s.from_cache]
-        todo.sort()
+    cached = [i for i in range(n) if rows[i] is not None]
     env = _env()
+    for i in grid_todo:  # grid cells first: the nav bar of every page lists the grids
+        sub = read_submission(folders[i], on_problem, since_ns=since_ns)
+        e = build_entry(sub, tasks)
+        full[i], rows[i], stamps[i] = (sub, e), cache_row(env, e, sub, tasks), sub.stamps
+    grid_subs = [full[i][0] if i in full else
+                 SubmissionFiles(id=folders[i].name, folder=folders[i], manifest_file=rows[i]["e"][_MANIFEST_FILE],
+                                 records=[unpack(str(folders[i]), folders[i].name, r) for r in rows[i]["r"]])
+                 for i in range(n) if rows[i] is not None and "r" in rows[i]]
+    grids = summarize_submissions(grid_subs)
+    nav_grids = grid_nav(grids)
+    rerender = index is None or index.get("grids") != nav_grids  # every page's nav bar changes: render them all
+    if rerender:
+        todo = sorted(todo + cached)
     _WORK.update(env=env, nav=_nav(tasks, nav_grids), tasks=tasks, output=out, since_ns=since_ns, collect=on_problem is not None)
     _prepare_output(out)
     ctx = _fork_context() if len(todo) >= PARALLEL_MIN and _workers() > 1 else None
@@ -534,49 +618,49 @@ def build_site(results: str | Path, output: str | Path, on_problem=None, plots: 
         else:
             pool = ctx.Pool(_workers())
             results_iter = pool.imap(_read_and_render, jobs, chunksize=max(1, min(32, len(jobs) // 16)))
-        for i, manifest_file, packed, stamps, problems in results_iter:
+        for i, row, st, problems in results_iter:
             for msg in problems:
                 on_problem(msg)
-            base = str(folders[i])
-            subs[i] = SubmissionFiles(id=folders[i].name, folder=folders[i], manifest_file=manifest_file,
-                                      records=[unpack(base, folders[i].name, r) for r in packed], stamps=stamps)
-            old[folders[i].name] = {"manifest_file": manifest_file, "records": packed}
+            rows[i], stamps[i] = row, st
     finally:
         _WORK.clear()
         if pool is not None:
             pool.close()
             pool.join()
-    board = build_leaderboard(subs, tasks)
-    done = {folders[i].name for i in todo} | {s.id for s in subs if s.from_cache}
-    info = write_site(board, out, plots=plots, reuse=done, grids=grids, env=env, parallel=len(folders) >= PARALLEL_MIN)
-    info["reused_pages"] = sum(s.from_cache for s in subs)
+    entries = [full[i][1] if i in full else entry_from_plain(rows[i]["e"]) for i in range(n)]
+    parts = {f.name: row for f, row in zip(folders, rows)}
+    board = Leaderboard(tasks=tasks, entries=rank_entries(entries))
+    gc.freeze()
+    done = {folders[i].name for i in todo + cached}  # pages written by the workers or kept
+    if not cache:  # draw the figures again too
+        (out / PLOTS_NAME).unlink(missing_ok=True)
+    info = write_site(board, out, plots=plots, reuse=done, grids=grids, env=env, parallel=n >= PARALLEL_MIN, parts=parts,
+                      plot_key=key)
+    info["reused_pages"] = n - len(todo) - len(grid_todo)
     # Written with cache=False too: a --no-cache build (e.g. after an in-place edit) refreshes the cache,
     # so the next incremental build does not fall back to what was cached before it.
-    ids = {f.name for f in folders}
-    if todo or grid_todo or set(old) != ids:
-        for i in grid_todo:
-            old[folders[i].name] = cache_entry(subs[i])
-        entries = {k: v for k, v in old.items() if k in ids}
-        atomic_write_bytes(out / CACHE_NAME, dumps({"key": key, "submissions": entries}))
-    index = {"key": key, "subs": {s.id: s.stamps for s in subs}, "grids": nav_grids, "info": info,
+    if todo or grid_todo or set(old) != {f.name for f in folders}:
+        atomic_write_bytes(out / CACHE_NAME, dumps({"key": key, "submissions": {f.name: row for f, row in zip(folders, rows)}}))
+    index = {"key": key, "subs": {f.name: st for f, st in zip(folders, stamps)}, "grids": nav_grids, "info": info,
              "tasks": [dataclasses.asdict(t) for t in tasks], "outputs": _output_stamps(out)}
     atomic_write_bytes(out / INDEX_NAME, dumps(index))
     return info
 
 
-def write_site(board, output: str | Path, plots: bool = True, reuse=frozenset(), grids=None, env=None, parallel: bool = False) -> dict:
+def write_site(board, output: str | Path, plots: bool = True, reuse=frozenset(), grids=None, env=None, parallel: bool = False,
+               parts=None, plot_key: str | None = None) -> dict:
     """Write every page of ``board``; submission pages of ids in ``reuse`` are kept as they are.
 
     ``grids``: the :func:`xgap.grid.summary.summarize_submissions` of the store (computed from
     ``board.entries`` when not given); each gets a ``grids/<experiment>.html`` page. A file whose
     bytes would not change is not rewritten. ``parallel``: draw the scaling plots in a second
-    process while this one writes the pages.
+    process while this one writes the pages. ``parts``: ``{entry id: cache_row(...)}``, overview and
+    task-page rows already made (from the cache); entries without one need their ``langs``.
+    ``plot_key``: reuse scaling figures whose inputs are unchanged since the build under this key (``PLOTS_NAME``).
     """
     out = Path(output)
     _prepare_output(out)
     env = env or _env()
-    from markupsafe import Markup
-
     from xgap.leaderboard.grids import grid_nav, write_grid_pages
 
     if grids is None:
@@ -584,13 +668,14 @@ def write_site(board, output: str | Path, plots: bool = True, reuse=frozenset(),
 
         grids = summarize_submissions(board.entries)
 
-    rows = overview_rows(board)
-    row_t = env.get_template("_overview_row.html")
-    for r in rows:  # rendered once, reused by the three orderings
-        r["html"] = Markup(row_t.render(r=r))
+    parts = parts or {}
+    rows = []
+    for e in board.entries:  # rendered once, reused by the three orderings
+        tail = parts[e.id]["o"] if e.id in parts else overview_row_tail(env, e, board.tasks)
+        rows.append({"id": e.id, "html": _overview_row_html(e, tail)})
     by_id = {r["id"]: r for r in rows}
     nav = _nav(board.tasks, grid_nav(grids))
-    scaling = _background(_write_scaling, board, out, env, nav, plots) if parallel else None
+    scaling = _background(_write_scaling, board, out, env, nav, plots, plot_key) if parallel else None
     overview = env.get_template("overview.html")
     variants = [("index.html", "rank", "ranked (XTREME score first; see How rows are ranked)", rows),
                 ("by-size.html", "size", "sorted by size (smallest first)", [by_id[e.id] for e in board.by_size()]),
@@ -607,7 +692,7 @@ def write_site(board, output: str | Path, plots: bool = True, reuse=frozenset(),
                                                  title="Overview"))
     task_t = env.get_template("task.html")
     for info in board.tasks:
-        _put(out / "tasks" / f"{info.name}.html", task_t.render(root="../", nav=nav, v=task_view(board, info), title=info.name))
+        _put(out / "tasks" / f"{info.name}.html", task_t.render(root="../", nav=nav, v=task_view(board, info, parts, env), title=info.name))
     written = {"tasks": {f"{t.name}.html" for t in board.tasks}, "submissions": set()}
     for e in board.entries:
         name = f"{slug(e.id)}.html"
@@ -620,7 +705,7 @@ def write_site(board, output: str | Path, plots: bool = True, reuse=frozenset(),
             if old.suffix == ".html" and old.name not in keep:
                 old.unlink()
     if scaling is None:
-        _write_scaling(board, out, env, nav, plots)
+        _write_scaling(board, out, env, nav, plots, plot_key)
     grid_pages = write_grid_pages(grids, out, env, nav, plots=plots)
     table = {"xgap_version": __version__, "tasks": [t.name for t in board.tasks], "rows": table_records(board)}
     try:
@@ -631,25 +716,49 @@ def write_site(board, output: str | Path, plots: bool = True, reuse=frozenset(),
         _put(out / "leaderboard.json", json.dumps(table, indent=2, ensure_ascii=False))
     _put(out / "leaderboard.csv", _csv(board))
     if scaling is not None and not scaling():
-        _write_scaling(board, out, env, nav, plots)  # the second process failed: draw here (its error, if any, surfaces)
+        _write_scaling(board, out, env, nav, plots, plot_key)  # the second process failed: draw here (its error, if any, surfaces)
     return {"output": str(out), "submissions": len(board.entries), "tasks": len(board.tasks),
             "index": str(out / "index.html"), "scaling": str(out / "scaling.html"),
             "grids": [str(out / "grids" / g) for g in sorted(grid_pages)]}
 
 
-def _write_scaling(board, out: Path, env, nav: dict, plots: bool) -> None:
-    """``scaling.html`` and its two SVGs."""
+def _previous_plots(out: Path, key: str) -> dict:
+    """The figures of the last build (``{name: (figure key, svg, slopes)}``) from ``PLOTS_NAME`` and the
+    SVG files, kept only where the file still holds the bytes that were drawn (its sha256)."""
+    doc = _load(out / PLOTS_NAME, key) or {}
+    previous = {}
+    for name in ("gap", "score"):
+        try:
+            fig_key, sha, slopes = doc[name]
+            svg = None if sha is None else (out / f"scaling-{name}.svg").read_bytes()
+        except (KeyError, TypeError, ValueError, OSError):
+            continue
+        if svg is None or hashlib.sha256(svg).hexdigest() == sha:
+            previous[name] = (fig_key, None if svg is None else svg.decode("utf-8"), slopes)
+    return previous
+
+
+def _write_scaling(board, out: Path, env, nav: dict, plots: bool, plot_key: str | None = None) -> None:
+    """``scaling.html`` and its two SVGs; with ``plot_key`` (the site key) a figure whose inputs did
+    not change since the last build is reused, not drawn (see :func:`xgap.leaderboard.plots.figure_key`)."""
     figs = None
     if plots:
         from xgap.leaderboard.plots import scaling_figures
 
-        figs = scaling_figures(board)
+        figs = scaling_figures(board, _previous_plots(out, plot_key) if plot_key else None)
+        kept = {"key": plot_key}
         for name in ("gap", "score"):
             svg_file = out / f"scaling-{name}.svg"
-            if figs[name][0] is not None:
-                _put(svg_file, figs[name][0])
+            svg, slopes, fig_key = figs[name]
+            if svg is not None:
+                _put(svg_file, svg)
             else:
                 svg_file.unlink(missing_ok=True)
+            kept[name] = [fig_key, None if svg is None else hashlib.sha256(svg.encode("utf-8")).hexdigest(), slopes]
+        if plot_key:
+            from xgap.leaderboard.records import dumps
+
+            _put(out / PLOTS_NAME, dumps(kept))
     _put(out / "scaling.html", env.get_template("scaling.html").render(root="", nav=nav, figs=figs, board=board, title="Scaling view"))
 
 

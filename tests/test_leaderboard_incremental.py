@@ -12,7 +12,7 @@ import pytest
 from helpers.synthetic import synthetic_store
 
 from xgap.leaderboard import records, render
-from xgap.leaderboard.model import build_leaderboard
+from xgap.leaderboard.model import PLAIN_MANIFEST_FILE, build_leaderboard
 from xgap.leaderboard.records import read_store
 from xgap.leaderboard.render import build_site, write_site
 
@@ -193,7 +193,7 @@ def test_plain_entries_round_trip(tmp_path):
     _mixed_store(tmp_path)
     for e in build_leaderboard(read_store(tmp_path)).entries:
         plain = entry_plain(e)
-        assert plain[render._MANIFEST_FILE] == e.manifest_file
+        assert plain[PLAIN_MANIFEST_FILE] == e.manifest_file
         back = entry_from_plain(json.loads(json.dumps(plain)))
         for tr in e.tasks.values():
             tr.langs = {}

@@ -277,6 +277,8 @@ _TASK_FIELDS = ("task", "status", "n_expected", "score", "metric", "complete", "
 #: Entry fields kept by :func:`entry_plain`, in order (``manifest`` is rebuilt from ``manifest_file``).
 _ENTRY_FIELDS = ("id", "name", "status", "manifest_file", "intermediate", "parameters", "non_embedding", "parameters_source",
                  "xtreme", "categories", "mean_gap", "gap_tasks")
+#: Where :func:`entry_plain` puts an entry's ``manifest_file`` (read back without rebuilding the entry).
+PLAIN_MANIFEST_FILE = _ENTRY_FIELDS.index("manifest_file")
 
 
 def entry_plain(e: Entry) -> list:
@@ -284,7 +286,7 @@ def entry_plain(e: Entry) -> list:
 
     Left out: the records (``records``, ``other_records``, each language's ``LangScore``), which only a
     submission's own page and the task pages' language cells need -- the site caches those as HTML
-    (see :mod:`xgap.leaderboard.cache`) -- and ``rank`` (it depends on the other entries).
+    (see :func:`xgap.leaderboard.render.build_site`) -- and ``rank`` (it depends on the other entries).
     :func:`entry_from_plain` gives the entry back; ``tests/test_leaderboard_incremental.py`` checks
     that a site built from these equals one built from records.
     """

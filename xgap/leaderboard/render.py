@@ -444,7 +444,6 @@ def submission_page(env, e, board, nav) -> str:
     return env.get_template("submission.html").render(root="../", nav=nav, v=submission_view(e, board), title=e.name)
 
 
-_MANIFEST_FILE = 3  # where entry_plain puts an entry's manifest_file (tests/test_leaderboard_incremental.py checks)
 _WORK: dict = {}  # set before workers fork (inherited, never pickled): env, nav, tasks, output, since_ns, collect
 
 
@@ -561,7 +560,15 @@ def _rebuild(out: Path, on_problem, plots: bool, cache: bool, since_ns: int, key
     """:func:`build_site` past the no-change check."""
     from xgap.grid.summary import summarize_submissions
     from xgap.leaderboard.grids import grid_nav
-    from xgap.leaderboard.model import Leaderboard, TaskInfo, build_entry, entry_from_plain, rank_entries, target_tasks
+    from xgap.leaderboard.model import (
+        PLAIN_MANIFEST_FILE,
+        Leaderboard,
+        TaskInfo,
+        build_entry,
+        entry_from_plain,
+        rank_entries,
+        target_tasks,
+    )
     from xgap.leaderboard.records import SubmissionFiles, dumps, read_submission, stamps_unchanged, unpack
     from xgap.store import atomic_write_bytes
 
@@ -599,7 +606,7 @@ def _rebuild(out: Path, on_problem, plots: bool, cache: bool, since_ns: int, key
         e = build_entry(sub, tasks)
         full[i], rows[i], stamps[i] = (sub, e), cache_row(env, e, sub, tasks), sub.stamps
     grid_subs = [full[i][0] if i in full else
-                 SubmissionFiles(id=folders[i].name, folder=folders[i], manifest_file=rows[i]["e"][_MANIFEST_FILE],
+                 SubmissionFiles(id=folders[i].name, folder=folders[i], manifest_file=rows[i]["e"][PLAIN_MANIFEST_FILE],
                                  records=[unpack(str(folders[i]), folders[i].name, r) for r in rows[i]["r"]])
                  for i in range(n) if rows[i] is not None and "r" in rows[i]]
     grids = summarize_submissions(grid_subs)

@@ -128,18 +128,17 @@ def bench_encoding(args, out):
 
     st = SentenceTransformer(model_dir, device="cpu")
     ref = ModelRef(model_dir)
-    x32 = SentenceEncoder(ref, pooling="model", dtype="float32", progress=False)
-    x16 = SentenceEncoder(ref, pooling="model", dtype="bfloat16", progress=False) if bf16 else None
+    encoders = {"xgap32": SentenceEncoder(ref, pooling="model", dtype="float32", progress=False)}
+    if bf16:
+        encoders["xgap16"] = SentenceEncoder(ref, pooling="model", dtype="bfloat16", progress=False)
+    x32 = encoders["xgap32"]
     warm = [t for v in data.values() for t in v[0][:16]]
     st.encode(warm, normalize_embeddings=True)
-    x32.encode(warm)
-    x32.reset_stats()
+    for enc in encoders.values():
+        enc.encode(warm)
+        enc.reset_stats()
     systems = {"st": lambda t: st.encode(t, normalize_embeddings=True, batch_size=32, convert_to_numpy=True),
-               "xgap32": x32.encode}
-    if bf16:
-        x16.encode(warm)
-        x16.reset_stats()
-        systems["xgap16"] = x16.encode
+               **{k: enc.encode for k, enc in encoders.items()}}
     secs = {k: 0.0 for k in systems}
     scores = {k: {} for k in systems}
     names = list(systems)
@@ -167,7 +166,7 @@ def bench_encoding(args, out):
         r_, p_, w_ = st_padding(x32.tokenizer, data[lang][0] + data[lang][1], max_length=x32.max_length)
         st_real, st_pad, st_wsq = st_real + r_, st_pad + p_, st_wsq + w_
     if args.repeats > 1:  # stats accumulated over every repeat; the FLOP rate uses one pass
-        for enc in (x32, x16) if bf16 else (x32,):
+        for enc in encoders.values():
             for key in ("real_tokens", "padded_tokens", "padded_token_width"):
                 enc.stats[key] //= args.repeats
     cfg = x32.model.config
@@ -181,7 +180,6 @@ def bench_encoding(args, out):
         for q in seqs:
             counts[q] = counts.get(q, 0) + 1
         shared_tokens[lang] = sum(1 for q in seqs if counts[q] > 1) / len(seqs)
-    encoders = {"xgap32": x32, **({"xgap16": x16} if bf16 else {})}
     res = {
         "languages": langs, "sentences": len(all_texts),
         "matmul_peak_gflops": {"float32": peak32, "bfloat16": peak16},
@@ -239,7 +237,7 @@ def bench_encoding(args, out):
         auto = x32.encode(subset)
     t_auto = time.perf_counter() - t
     t = time.perf_counter()
-    copy = x16.encode(subset)
+    copy = encoders["xgap16"].encode(subset)
     t_copy = time.perf_counter() - t
     mean_l = SentenceEncoder(ref, pooling="mean", progress=False)  # default layer 6 // 2 + 2 = 5
     full_l = SentenceEncoder(ref, pooling="mean", progress=False, truncate_layers=False)

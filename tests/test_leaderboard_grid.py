@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -108,6 +109,25 @@ def test_manifest_text_is_escaped(site):
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text, page
     svg = re.search(r"<svg.*?</svg>", (site / "grids" / "miniature.html").read_text(), flags=re.S).group(0)
     assert "&lt;script&gt;alert(1)&lt;/script&gt; \"$x$" in svg or "&lt;script&gt;alert(1)&lt;/script&gt; &quot;$x$" in svg
+
+
+def test_retrieval_target_gets_a_note_not_an_empty_gap_panel(tmp_path):
+    """Tatoeba has no English score, so no gap: its column says so above its score panel."""
+    root = tmp_path / "results"
+    grid_store(root)
+    for i, (size, _setting) in enumerate(SCORES):
+        sub = f"miniature-{i}"
+        params = {"L2": 7_500_000, "L4": 15_000_000}[size]
+        write_json(root / sub / "tatoeba" / "de.json", evaluated_record(sub, "tatoeba", "de", 40.0 + i, params=params))
+        path = root / sub / "manifest.json"
+        doc = json.loads(path.read_text())
+        doc["manifest"]["grid"]["targets"] = ["udpos", "tatoeba"]
+        doc["manifest"]["grid"]["languages"]["tatoeba"] = ["de"]
+        write_json(path, doc)
+    build_site(root, tmp_path / "site")
+    svg = re.search(r"<svg.*?</svg>", (tmp_path / "site" / "grids" / "miniature.html").read_text(), flags=re.S).group(0)
+    assert "udpos gap" in svg and "tatoeba score" in svg
+    assert "tatoeba gap" not in svg and "tatoeba: no gap" in svg and "no data" not in svg
 
 
 def test_no_grid_no_grid_pages(tmp_path):

@@ -160,6 +160,13 @@ def _target_info(task: str) -> _Target | None:
     return _memo[task]
 
 
+def target_has_gap(task: str) -> bool:
+    """Whether ``task``'s card defines a gap (retrieval does not: English is the query side, never
+    scored alone). An unknown task counts as having one, so its panel says "no data" rather than nothing."""
+    info = _target_info(task)
+    return info is None or info.has_gap
+
+
 def _mean(xs) -> float | None:
     xs = list(xs)
     return sum(xs) / len(xs) if xs else None

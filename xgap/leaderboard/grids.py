@@ -20,7 +20,7 @@ import io
 import math
 from pathlib import Path
 
-from xgap.grid.summary import NONE_SETTING, gain_rows, target_languages
+from xgap.grid.summary import NONE_SETTING, gain_rows, target_has_gap, target_languages
 from xgap.leaderboard.formatting import fmt2, fmt_change, fmt_gap, fmt_params, slug
 from xgap.leaderboard.plots import _plain, _series_style
 
@@ -90,7 +90,8 @@ def _panel(ax, summary, target: str, style: dict, encoders: list, value, ylabel:
 
 
 def grid_figure(summary) -> str:
-    """One SVG: per target a column, gap versus parameters above score versus parameters."""
+    """One SVG: per target a column, gap versus parameters above score versus parameters (for a target
+    without a gap, a note in place of the gap panel)."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -108,8 +109,13 @@ def grid_figure(summary) -> str:
         fig, axes = plt.subplots(2, ncols, figsize=(width, height), squeeze=False)
         for j, target in enumerate(targets):
             qa = any(c.target == target and c.gap_metric == "exact_match" for c in summary.cells)
-            _panel(axes[0][j], summary, target, style, encoders, lambda c: (c.gap, c.gap_interval),
-                   "gap (en - others; lower is better)", f"{target} gap" + (" (EM)" if qa else ""))
+            if target_has_gap(target):
+                _panel(axes[0][j], summary, target, style, encoders, lambda c: (c.gap, c.gap_interval),
+                       "gap (en - others; lower is better)", f"{target} gap" + (" (EM)" if qa else ""))
+            else:  # retrieval: English is the query side, never scored on its own
+                axes[0][j].axis("off")
+                axes[0][j].text(0.5, 0.5, _plain(f"{target}: no gap\n(no English score: English is the query side)"),
+                                transform=axes[0][j].transAxes, ha="center", va="center", fontsize=8, color="0.4")
             _panel(axes[1][j], summary, target, style, encoders, lambda c: (c.task_score, None),
                    "score (languages present)", f"{target} score")
         handles = [Line2D([], [], marker=m, color=c, label=_plain(n)) for n, (c, m) in style.items()]

@@ -176,6 +176,12 @@ def test_no_command_prints_help(capsys):
     assert "usage: xgap" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("command", ["tasks", "data", "train", "grid", "submit", "leaderboard"])
+def test_a_command_without_its_action_prints_its_own_help(capsys, command):
+    assert main([command]) == 2
+    assert capsys.readouterr().out.startswith(f"usage: xgap {command} ")
+
+
 def test_parser_and_help_do_not_import_heavy_libraries():
     code = ("import sys; from xgap.cli import build_parser; build_parser(); "
             "print(sorted(m for m in ('torch', 'transformers', 'datasets', 'jsonschema', 'yaml', 'numpy') "

@@ -79,6 +79,15 @@ def _add_global_flags_everywhere(parser: argparse.ArgumentParser) -> None:
                 _add_global_flags_everywhere(child)
 
 
+def _command_parser(parser: argparse.ArgumentParser, command: str | None) -> argparse.ArgumentParser:
+    """The subparser of ``command`` (``parser`` itself when there is none), so that every command
+    given without its action prints its own help and exits 2 -- one rule for all of them."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+            return action.choices[command]
+    return parser
+
+
 def setup_logging(quiet: bool, verbose: bool) -> None:
     level = logging.WARNING if quiet else (logging.DEBUG if verbose else logging.INFO)
     logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
@@ -97,8 +106,8 @@ def main(argv=None) -> int:
     except ArgumentError as exc:
         print(f"xgap: {exc}", file=sys.stderr)
         return 2
-    if not getattr(args, "func", None):
-        parser.print_help()
+    if not getattr(args, "func", None):  # ``xgap`` alone: its help; ``xgap data`` without an action: that command's
+        _command_parser(parser, args.command).print_help()
         return 0 if args.command is None else 2
     setup_logging(args.quiet, args.verbose)
     from xgap.errors import XgapError

@@ -14,7 +14,6 @@ def cmd_submit_check(args) -> int:
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("submit", help="check a submission manifest before running it")
-    p.set_defaults(func=lambda args: p.print_help() or 2)
     ssub = p.add_subparsers(dest="submit_command", metavar="ACTION")
     c = ssub.add_parser("check", help="validate manifest(s) and verify claimed_parameters against the weights",
                         description="Validate submission manifest(s); count parameters from the weights where the model is "

@@ -131,7 +131,6 @@ def _common(p, with_data: bool = True) -> None:
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("grid", help="experiment grids: encoders x intermediate tasks x targets as one YAML file")
-    p.set_defaults(func=lambda args: p.print_help() or 2)
     sub = p.add_subparsers(dest="grid_command", metavar="ACTION")
 
     pp = sub.add_parser("plan", help="list the jobs an experiment implies (trainings, evaluations) and which are done",

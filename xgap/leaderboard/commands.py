@@ -33,7 +33,6 @@ def cmd_build(args) -> int:
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("leaderboard", help="build the static leaderboard site from result records")
-    p.set_defaults(func=lambda args: p.print_help() or 2)
     lsub = p.add_subparsers(dest="leaderboard_command", metavar="ACTION")
     b = lsub.add_parser("build", help="render overview, task, submission and scaling pages plus leaderboard.json/.csv",
                         description="Render the static leaderboard (works from file://, no network) from a result store.")

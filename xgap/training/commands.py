@@ -133,8 +133,3 @@ def register(subparsers) -> None:
     _common(pt)
     pt.set_defaults(func=cmd_train_target)
 
-    def _usage(args) -> int:
-        p.print_help()
-        return 2
-
-    p.set_defaults(func=_usage)

@@ -162,6 +162,31 @@ def test_rebuilds_keep_nav_and_grid_pages_in_step(tmp_path):
     assert "grids/" not in "".join(links(site / "submissions" / "plain.html"))
 
 
+def test_an_unchanged_grid_figure_is_reused_not_drawn(tmp_path, monkeypatch):
+    """A change elsewhere in the store (a plain submission) does not redraw the grid's figure; a change
+    in the grid does; either way the page equals a from-scratch build's."""
+    from xgap.leaderboard import grids
+
+    drawn = []
+    real = grids.grid_figure
+    monkeypatch.setattr(grids, "grid_figure", lambda s: drawn.append(s.experiment) or real(s))
+    grid_store(tmp_path / "results")
+    site = tmp_path / "site"
+    build_site(tmp_path / "results", site)
+    assert drawn == ["miniature"]
+    plain_store(tmp_path / "results")
+    build_site(tmp_path / "results", site)
+    assert drawn == ["miniature"]  # reused
+    record = tmp_path / "results" / "miniature-0" / "udpos" / "de.json"
+    write_json(record.with_suffix(".tmp"), evaluated_record("miniature-0", "udpos", "de", 47.0, primary_metric="f1", params=7_500_000))
+    record.with_suffix(".tmp").replace(record)  # as the store writes: temp file + rename
+    build_site(tmp_path / "results", site)
+    assert drawn == ["miniature", "miniature"]  # its inputs changed: drawn again
+    build_site(tmp_path / "results", tmp_path / "fresh", cache=False)
+    page = (site / "grids" / "miniature.html").read_text()
+    assert page == (tmp_path / "fresh" / "grids" / "miniature.html").read_text() and "47.00" in page
+
+
 def test_figure_is_deterministic(tmp_path):
     grid_store(tmp_path / "results")
     build_site(tmp_path / "results", tmp_path / "a", cache=False)

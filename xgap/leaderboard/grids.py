@@ -16,6 +16,7 @@ XML) and the HTML through Jinja's autoescape.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import math
 from pathlib import Path
@@ -133,6 +134,17 @@ def grid_figure(summary) -> str:
     return svg[svg.index("<svg"):]
 
 
+def grid_figure_key(summary) -> str:
+    """A hash of everything :func:`grid_figure` draws from -- the whole summary (its ``repr``: every
+    cell's figures, names and order; dataclasses, lists and dicts only, so it is the same in every
+    process), which targets have a gap, matplotlib's version: equal keys give the same SVG bytes.
+    The site keeps it (``xgap.leaderboard.render``) so that an unchanged grid is not drawn again."""
+    from importlib.metadata import version
+
+    has_gap = [target_has_gap(t) for t in summary.targets]
+    return hashlib.sha256(repr((summary, has_gap, version("matplotlib"))).encode()).hexdigest()
+
+
 def grid_view(summary) -> dict:
     """Pre-formatted tables of one grid (numbers as text; names escaped by the template)."""
     targets = []
@@ -159,18 +171,31 @@ def grid_view(summary) -> dict:
             "has_none": NONE_SETTING in summary.settings}
 
 
-def write_grid_pages(summaries: list, out: Path, env, nav: dict, plots: bool = True) -> set:
-    """Write ``grids/<experiment>.html`` for each summary (removing stale ones); returns the file names."""
+def write_grid_pages(summaries: list, out: Path, env, nav: dict, plots: bool = True, figures: dict | None = None) -> set:
+    """Write ``grids/<experiment>.html`` for each summary (removing stale ones); returns the file names.
+
+    ``figures``: ``{experiment: [grid_figure_key, svg]}`` of the last build; a figure whose key is
+    unchanged is reused instead of drawn (~1 s each). Updated in place to this build's figures."""
     from markupsafe import Markup
 
     folder = Path(out) / "grids"
     written = set()
+    previous = dict(figures or {})
+    if figures is not None:
+        figures.clear()
     if summaries:
         folder.mkdir(parents=True, exist_ok=True)
         template = env.get_template("grid.html")
         for s in summaries:
             name = grid_file(s.experiment)
-            fig = Markup(grid_figure(s)) if plots else None
+            fig = None
+            if plots:
+                key = grid_figure_key(s)
+                old = previous.get(s.experiment)
+                svg = old[1] if isinstance(old, list) and len(old) == 2 and old[0] == key else grid_figure(s)
+                if figures is not None:
+                    figures[s.experiment] = [key, svg]
+                fig = Markup(svg)
             (folder / name).write_text(template.render(root="../", nav=nav, v=grid_view(s), fig=fig, title=s.title,
                                                        href=lambda i: f"../submissions/{slug(i)}.html"),
                                        encoding="utf-8")

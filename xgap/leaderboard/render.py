@@ -360,8 +360,9 @@ def _prepare_output(out: Path) -> None:
 CACHE_NAME = ".xgap-cache.json"  # per submission: its cache_row (read only when something changed)
 INDEX_NAME = ".xgap-index.json"  # small: folder stamps, output file stamps, nav, last result (the no-change check)
 PLOTS_NAME = ".xgap-plots.json"  # the scaling figures' input keys, SVG hashes and slopes (redraw only on new inputs)
+GRID_PLOTS_NAME = ".xgap-grid-plots.json"  # each grid page's figure: its input key and SVG (redraw only on new inputs)
 #: The build's own files in the site folder: never published pages, never compared.
-BOOKKEEPING = (CACHE_NAME, INDEX_NAME, PLOTS_NAME)
+BOOKKEEPING = (CACHE_NAME, INDEX_NAME, PLOTS_NAME, GRID_PLOTS_NAME)
 CACHE_FORMAT = 5
 #: Below this many submissions to (re)read, everything runs in this process (forking costs more).
 PARALLEL_MIN = 64
@@ -641,6 +642,7 @@ def _rebuild(out: Path, on_problem, plots: bool, cache: bool, since_ns: int, key
     done = {folders[i].name for i in todo + cached}  # pages written by the workers or kept
     if not cache:  # draw the figures again too
         (out / PLOTS_NAME).unlink(missing_ok=True)
+        (out / GRID_PLOTS_NAME).unlink(missing_ok=True)
     info = write_site(board, out, plots=plots, reuse=done, grids=grids, env=env, parallel=n >= PARALLEL_MIN, parts=parts,
                       plot_key=key)
     info["reused_pages"] = n - len(todo) - len(grid_todo)
@@ -713,7 +715,14 @@ def write_site(board, output: str | Path, plots: bool = True, reuse=frozenset(),
                 old.unlink()
     if scaling is None:
         _write_scaling(board, out, env, nav, plots, plot_key)
-    grid_pages = write_grid_pages(grids, out, env, nav, plots=plots)
+    figures = ((_load(out / GRID_PLOTS_NAME, plot_key) or {}).get("figures") or {}) if plot_key else None
+    if figures is not None and not isinstance(figures, dict):
+        figures = {}
+    grid_pages = write_grid_pages(grids, out, env, nav, plots=plots, figures=figures)
+    if figures is not None and plots:
+        from xgap.leaderboard.records import dumps
+
+        _put(out / GRID_PLOTS_NAME, dumps({"key": plot_key, "figures": figures}))
     table = {"xgap_version": __version__, "tasks": [t.name for t in board.tasks], "rows": table_records(board)}
     try:
         import orjson

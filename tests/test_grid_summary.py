@@ -136,6 +136,32 @@ def test_missing_languages_are_noted_and_not_averaged(tmp_path):
     assert c.parameters == 7_400_000  # no count in manifest.json: the records' provenance
 
 
+def test_a_target_added_for_one_seed_counts_only_that_seed(tmp_path):
+    """Seed 0 was run again with tatoeba added; seed 1 never asked for it. On tatoeba the cell is seed 0's
+    alone, with nothing missing; on udpos both seeds pool."""
+    import json
+
+    cell(tmp_path, "s0", size="L2", layers=2, params=L2, setting="none", seed=0, scores={"en": 80.0, "de": 40.0}, half=HALF)
+    cell(tmp_path, "s1", size="L2", layers=2, params=L2, setting="none", seed=1, scores={"en": 81.0, "de": 42.0}, half=HALF)
+    path = tmp_path / "s0" / "manifest.json"
+    doc = json.loads(path.read_text())
+    doc["manifest"]["grid"]["targets"].append("tatoeba")
+    doc["manifest"]["grid"]["languages"]["tatoeba"] = ["de"]
+    write_json(path, doc)
+    ResultStore(tmp_path).write(evaluated_record("s0", "tatoeba", "de", 70.0))
+    (s,) = summarize_store(tmp_path)
+    tat = s.cell("minilm", "L2", "none", "tatoeba")
+    assert tat.seeds == [0] and tat.missing_langs == [] and tat.task_score == 70.0
+    assert s.cell("minilm", "L2", "none", "udpos").seeds == [0, 1]
+    # a seed that asked for the target but has no records yet is still missing it
+    doc = json.loads((tmp_path / "s1" / "manifest.json").read_text())
+    doc["manifest"]["grid"]["targets"].append("tatoeba")
+    write_json(tmp_path / "s1" / "manifest.json", doc)
+    (s,) = summarize_store(tmp_path)
+    tat = s.cell("minilm", "L2", "none", "tatoeba")
+    assert tat.seeds == [0] and "de" in tat.missing_langs
+
+
 def test_experiments_are_separate_and_non_grid_submissions_ignored(tmp_path):
     two_by_two(tmp_path)
     cell(tmp_path, "other", size="L2", layers=2, params=L2, setting="none", scores={"en": 70.0, "de": 60.0}, experiment="second")

@@ -61,7 +61,7 @@ class CellTarget:
     size: str
     layers: int | None
     intermediate: str  # the setting's label: "none", "squad", "mnli+squad", ...
-    seeds: list
+    seeds: list  # the seeds with records of this target
     submissions: list
     parameters: int | None
     target: str
@@ -261,7 +261,7 @@ def _cell_target(experiment: str, key: tuple, members: list, info: _Target, expe
     first_metric = next(iter(members[0][2].values()))["primary_metric"] if members[0][2] else ""
     return CellTarget(
         experiment=experiment, encoder=encoder, size=size, layers=layers, intermediate=setting,
-        seeds=[seed for seed, _, _ in members], submissions=[s.id for s in subs],
+        seeds=[seed for seed, _, recs in members if recs], submissions=[s.id for s in subs],
         parameters=params.most_common(1)[0][0] if params else None, target=info.name, languages=langs,
         english=_mean(s["english"] for s in stats if s["english"] is not None),
         others_mean=_mean(s["others_mean"] for s in stats if s["others_mean"] is not None),
@@ -324,10 +324,12 @@ def _summarize(experiment: str, members: list) -> GridSummary:
                 grid = grid_of(sub)
                 asked = (grid.get("languages") or {}).get(target)
                 expected = [l for l in (asked if asked else info.languages) if l in info.languages]
-                for l in expected:
-                    expected_all.setdefault(l, None)
                 recs = {rec["language"]: rec for _, rec in sub.records
                         if rec["task"] == target and rec["language"] in info.languages}
+                if not recs and target not in (grid.get("targets") or []):
+                    continue  # a seed run without this target (e.g. before it was added): not missing, not counted
+                for l in expected:
+                    expected_all.setdefault(l, None)
                 per_seed.append((seed, sub, recs))
             if not any(recs for _, _, recs in per_seed):
                 continue

@@ -322,14 +322,14 @@ def _summarize(experiment: str, members: list) -> GridSummary:
             per_seed = []
             for seed, sub in subs:
                 grid = grid_of(sub)
-                asked = (grid.get("languages") or {}).get(target)
-                expected = [l for l in (asked if asked else info.languages) if l in info.languages]
                 recs = {rec["language"]: rec for _, rec in sub.records
                         if rec["task"] == target and rec["language"] in info.languages}
                 if not recs and target not in (grid.get("targets") or []):
                     continue  # a seed run without this target (e.g. before it was added): not missing, not counted
-                for l in expected:
-                    expected_all.setdefault(l, None)
+                asked = (grid.get("languages") or {}).get(target)
+                for l in (asked if asked else info.languages):
+                    if l in info.languages:
+                        expected_all.setdefault(l, None)
                 per_seed.append((seed, sub, recs))
             if not any(recs for _, _, recs in per_seed):
                 continue

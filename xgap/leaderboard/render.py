@@ -715,11 +715,9 @@ def write_site(board, output: str | Path, plots: bool = True, reuse=frozenset(),
                 old.unlink()
     if scaling is None:
         _write_scaling(board, out, env, nav, plots, plot_key)
-    figures = ((_load(out / GRID_PLOTS_NAME, plot_key) or {}).get("figures") or {}) if plot_key else None
-    if figures is not None and not isinstance(figures, dict):
-        figures = {}
+    figures = _previous_grid_figures(out, plot_key) if plots and plot_key else None
     grid_pages = write_grid_pages(grids, out, env, nav, plots=plots, figures=figures)
-    if figures is not None and plots:
+    if figures is not None:
         from xgap.leaderboard.records import dumps
 
         _put(out / GRID_PLOTS_NAME, dumps({"key": plot_key, "figures": figures}))
@@ -752,6 +750,13 @@ def _previous_plots(out: Path, key: str) -> dict:
         if svg is None or hashlib.sha256(svg).hexdigest() == sha:
             previous[name] = (fig_key, None if svg is None else svg.decode("utf-8"), slopes)
     return previous
+
+
+def _previous_grid_figures(out: Path, key: str) -> dict:
+    """The grid-page figures of the last build under ``key`` (``{experiment: [figure key, svg]}``,
+    ``GRID_PLOTS_NAME``); empty when absent, stale or malformed."""
+    figures = (_load(out / GRID_PLOTS_NAME, key) or {}).get("figures")
+    return figures if isinstance(figures, dict) else {}
 
 
 def _write_scaling(board, out: Path, env, nav: dict, plots: bool, plot_key: str | None = None) -> None:

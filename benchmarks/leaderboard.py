@@ -12,8 +12,9 @@ other load on the machine inflates less), each against its target, met / not met
   added submission's 2 s), one manifest edited so that no plotted point moves (the scaling
   figures are reused, not drawn), one submission deleted; then the site is compared file by file
   with a from-scratch build (``--no-cache``) of the same store: it must be byte-identical;
-- what drawing the two scaling figures costs when their points did change (one process; without
-  ``--stages`` the first time includes importing matplotlib);
+- what drawing the two scaling figures costs when their points did change (one process), against
+  a baseline in the same run: the same panels' points drawn by matplotlib, as xgap drew them
+  before its pure-Python SVG (``xgap.leaderboard.svgplot``);
 - peak resident memory of the build (this process, and the largest worker);
 - the resume path on a finished run (target < 2 s, no model loaded). ``xgap run``'s resume needs
   real data (it fingerprints each language's examples before comparing input keys), so with
@@ -97,6 +98,39 @@ def _board_from_cache(site: Path):
 
     rows = loads((site / CACHE_NAME).read_bytes())["submissions"]
     return Leaderboard(target_tasks(), rank_entries([entry_from_plain(r["e"]) for r in rows.values()]))
+
+
+RASTER_LIMIT = 300
+
+
+def _matplotlib_baseline(board) -> int:
+    """The two scaling figures' panels drawn the way xgap drew them before :mod:`xgap.leaderboard.svgplot`
+    (matplotlib, Agg, SVG; one scatter per panel, markers rasterized above RASTER_LIMIT points),
+    without the fits, legend and names: a lower bound of what matplotlib cost. Returns the SVG bytes."""
+    import io
+    import math
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    entries = [e for e in board.entries if e.parameters]
+    size = 0
+    for attr in ("gap", "score"):
+        panels = [[(e.parameters, getattr(e.tasks[t.name], attr)) for e in entries
+                   if t.name in e.tasks and getattr(e.tasks[t.name], attr) is not None] for t in board.tasks]
+        panels = [(t.name, pts) for t, pts in zip(board.tasks, panels) if pts]
+        ncols = min(4, len(panels))
+        fig = Figure(figsize=(3.3 * ncols, 2.7 * math.ceil(len(panels) / ncols) + 0.65))
+        FigureCanvasAgg(fig)
+        for ax, (name, pts) in zip(fig.subplots(math.ceil(len(panels) / ncols), ncols, squeeze=False).flat, panels):
+            ax.set_xscale("log")
+            ax.set_title(f"{name} {attr}", fontsize=9)
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], linestyle="", marker="o", markersize=4.5,
+                    rasterized=len(pts) > RASTER_LIMIT)
+        buf = io.StringIO()
+        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None}, dpi=110)
+        size += len(buf.getvalue())
+    return size
 
 
 def _rss_mb() -> tuple:
@@ -228,11 +262,19 @@ def main(argv=None) -> int:
               f"{'yes' if same else 'NO'}")
         shutil.rmtree(work / "site-scratch", ignore_errors=True)
         board = _board_from_cache(site)
-        imported = "matplotlib.figure" in sys.modules  # by --stages
         _, w1, c1 = _t(scaling_figures, board)
         _, w2, c2 = _t(scaling_figures, board)
-        print(f"scaling figures drawn when their points changed (both, one process): {_fmt(w2, c2)}; the first time in this "
-              f"process{' (matplotlib already imported)' if imported else ', with importing matplotlib'}: {_fmt(w1, c1)}")
+        print(f"scaling figures drawn when their points changed (both, one process, svgplot): {_fmt(w2, c2)}; the first "
+              f"time in this process: {_fmt(w1, c1)}")
+        try:
+            wi, ci = _t(__import__, "matplotlib.figure")[1:]
+            _matplotlib_baseline(board)  # the first figure of a process also loads fonts: timed the second time, as svgplot
+            _, w3, c3 = _t(_matplotlib_baseline, board)
+            print(f"  baseline: the same panels' points drawn by matplotlib (scatter, log x, titles, SVG with markers "
+                  f"rasterized above {RASTER_LIMIT} points, as xgap did before svgplot): {_fmt(w3, c3)} "
+                  f"(+ importing matplotlib {_fmt(wi, ci)}) -> svgplot {w3 / max(w2, 1e-9):.0f}x faster")
+        except ImportError:
+            print("  baseline: matplotlib not installed, not measured")
         del board
         _rename_write(rec_path, original)
         other.write_bytes(other_bytes)

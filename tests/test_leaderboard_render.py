@@ -99,7 +99,7 @@ def test_user_text_is_escaped_in_every_page(site):
     sub = (site / "submissions" / "evil.html").read_text()
     assert "&#34;onerror=alert(2)" in sub or "&quot;onerror=alert(2)" in sub
     assert sub.count("&lt;script&gt;alert(1)&lt;/script&gt;") > 150  # every provenance row (data_origin varies)
-    # Plots: matplotlib escapes text; nothing executable inside the inline SVG.
+    # Plots: svgplot escapes text; nothing executable inside the inline SVG.
     scaling = (site / "scaling.html").read_text()
     for svg in re.findall(r"<svg.*?</svg>", scaling, flags=re.S):
         assert "<script" not in svg and "onerror=" not in re.sub(r">[^<]*<", "><", svg)

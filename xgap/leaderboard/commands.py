@@ -1,7 +1,7 @@
 """``xgap leaderboard build``: render the static site from a result store.
 
 Only the standard library is imported here (``xgap --help`` must stay fast); the handler imports
-Jinja, matplotlib and the table logic when it runs.
+Jinja, the plotting and the table logic when it runs.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def register(subparsers) -> None:
     b.add_argument("--output", default="site", help="site folder to write (default: site/; must be new, empty or an earlier xgap site)")
     b.add_argument("--skip-invalid", action="store_true",
                    help="skip corrupt or schema-invalid records (each listed; exit 1) instead of stopping at the first")
-    b.add_argument("--no-plots", action="store_true", help="skip the matplotlib scaling plots (faster)")
+    b.add_argument("--no-plots", action="store_true", help="skip the scaling and grid plots (faster)")
     b.add_argument("--no-cache", action="store_true",
                    help="re-read every record, re-render every page and redraw the figures, then refresh the cache (default: reuse "
                         "submissions whose folders are unchanged; a record edited in place, not replaced, needs --no-cache)")

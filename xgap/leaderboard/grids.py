@@ -8,10 +8,12 @@ style per encoder, each series' points joined in size order, error bars = the ga
 above one panel of the task score versus parameters; then the cells and the gains against ``none``
 as tables.
 
-Same conventions as :mod:`.plots`: static SVG from matplotlib (Agg, ``svg.fonttype: none``, a fixed
-``svg.hashsalt``, no date), so rebuilding an unchanged store gives identical bytes; manifest text
-reaches the SVG through :func:`.plots._plain` (``$`` never starts mathtext; matplotlib escapes the
-XML) and the HTML through Jinja's autoescape.
+Static SVG from matplotlib (Agg, ``svg.fonttype: none``, a fixed ``svg.hashsalt``, no date), so
+rebuilding an unchanged store gives identical bytes; manifest text reaches the SVG through
+:func:`_plain` (``$`` never starts mathtext; matplotlib escapes the XML) and the HTML through
+Jinja's autoescape. Unlike the scaling figures (:mod:`.svgplot`, pure Python), these keep
+matplotlib: error bars, dodged settings and per-encoder line styles, drawn only when a grid's
+summary changes (each figure is cached under its input key, see :func:`grid_figure_key`).
 """
 
 from __future__ import annotations
@@ -23,10 +25,15 @@ from pathlib import Path
 
 from xgap.grid.summary import NONE_SETTING, gain_rows, target_has_gap, target_languages
 from xgap.leaderboard.formatting import fmt2, fmt_change, fmt_gap, fmt_params, slug
-from xgap.leaderboard.plots import _plain, _series_style
+from xgap.leaderboard.plots import _series_style
 
 LINESTYLES = ("-", "--", ":", "-.")
 DODGE_DEX = 0.012  # horizontal offset between settings at one size, in decades of parameters
+
+
+def _plain(text: str) -> str:
+    """Manifest text for a matplotlib label: backslashes and ``$`` escaped, so it is never read as mathtext."""
+    return str(text).replace("\\", "\\\\").replace("$", r"\$")
 
 
 def grid_file(experiment: str) -> str:

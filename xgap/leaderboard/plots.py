@@ -129,7 +129,7 @@ def _figure(panels, style, ylabel, salt, bounds=None):
         kinds = {p[3] for _, pts in panels for p in pts if p[0] == n}
         fill = next(KINDS[k][0] for k in KINDS if k in kinds)  # as its points are drawn (evaluated > reported > partial)
         legend.append((marker, fill, color, n))
-    legend += [("o", KINDS[k][0], "#595959", KINDS[k][1]) for k in kinds_present]
+    legend = [legend, [("o", KINDS[k][0], "#595959", KINDS[k][1]) for k in kinds_present]]
     indexed = {n: (c, m, i) for i, (n, (c, m)) in enumerate(style.items())}
     svg = svgplot.figure_svg(drawn, indexed, {k: v[0] for k, v in KINDS.items()}, legend, ids=f"{salt}-",
                              xlabel="parameters (log scale)", ylabel=ylabel, param_label=_param_label,

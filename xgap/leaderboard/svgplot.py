@@ -182,11 +182,12 @@ def text_box(x: float, baseline: float, text: str, size: float, anchor: str) -> 
 
 
 def text(x: float, y: float, content: str, size: float, anchor: str = "start", color: str | None = None,
-         rotate: bool = False, extra: str = "") -> str:
+         rotate: bool = False) -> str:
+    """A ``<text>`` with its baseline at ``y``; ``rotate``: turned a quarter left about (x, y)."""
     rot = f' transform="rotate(-90 {_n(x)} {_n(y)})"' if rotate else ""
     fill = f' fill="{color}"' if color else ""
     anchor_attr = "" if anchor == "start" else f' text-anchor="{anchor}"'
-    return f'<text x="{_n(x)}" y="{_n(y)}" font-size="{_n(size)}"{anchor_attr}{fill}{rot}{extra}>{esc(content)}</text>'
+    return f'<text x="{_n(x)}" y="{_n(y)}" font-size="{_n(size)}"{anchor_attr}{fill}{rot}>{esc(content)}</text>'
 
 
 # ----------------------------------------------------------------------------- one panel
@@ -289,13 +290,13 @@ def figure_svg(panels: list, style: dict, kinds: dict, legend: list, *, ids: str
                param_label, label_limit: int, title_limit: int, ncols: int, panel_in=(3.3, 2.7)) -> str:
     """The whole figure: ``panels`` (see :func:`panel_svg`) in a grid of ``ncols`` columns, and the
     legend below them. ``style``: {series: (color, marker, index)}; ``kinds``: {kind: fill}
-    ("full", "none", "left"); ``legend``: [(marker, fill, color, label)], laid out in up to four columns.
+    ("full", "none", "left"); ``legend``: groups (the series, then the kinds of mark) of
+    [(marker, fill, color, label)], each group in rows of up to four.
 
     Geometry as the matplotlib figure it replaces: each panel cell 3.3 x 2.7 in, margins of 0.7 in
     left, 0.2 in right and 0.3 in top, the legend and x labels below."""
     nrows = math.ceil(len(panels) / ncols)
-    legend_cols = min(4, len(legend))
-    legend_rows = math.ceil(len(legend) / legend_cols) if legend else 0
+    legend_rows = sum(math.ceil(len(g) / 4) for g in legend)
     legend_in = 0.25 + 0.2 * legend_rows
     width_in, height_in = panel_in[0] * max(ncols, 2), panel_in[1] * nrows + legend_in
     W, H = width_in * 72, height_in * 72
@@ -314,7 +315,7 @@ def figure_svg(panels: list, style: dict, kinds: dict, legend: list, *, ids: str
         y0 = top + r * cell_h * (1 + hspace)
         body.append(panel_svg(Box(x0, y0, x0 + cell_w, y0 + cell_h), panel, style, kinds, ids, xlabel, ylabel, param_label,
                               label_limit, title_limit))
-    body.append(_legend(legend, legend_cols, W, H - legend_in * 72 + 6, ids))
+    body.append(_legend(legend, W, H - legend_in * 72 + 6, ids))
     return (f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="{_n(W)}pt" '
             f'height="{_n(H)}pt" viewBox="0 0 {_n(W)} {_n(H)}" version="1.1">\n'
             f'<defs>{"".join(defs)}</defs>\n'
@@ -322,20 +323,25 @@ def figure_svg(panels: list, style: dict, kinds: dict, legend: list, *, ids: str
             + "\n".join(body) + "\n</g>\n</svg>\n")
 
 
-def _legend(items: list, ncols: int, W: float, top: float, ids: str) -> str:
-    """Legend entries in rows of ``ncols``, centred; each column as wide as its widest entry."""
-    if not items:
-        return ""
+def _legend(groups: list, W: float, top: float, ids: str) -> str:
+    """Legend entries, each group in rows of up to four from ``top`` down, centred; a column as
+    wide as its widest entry (so the series' short names are not spread by a long explanation)."""
     size, row_h, gap = 7.0, 14.4, 14.0
-    cols = [items[c::ncols] for c in range(ncols)]
-    widths = [max(12 + text_width(label, size) for _, _, _, label in col) for col in cols]
-    x = (W - (sum(widths) + gap * (ncols - 1))) / 2
     out = []
-    for c, col in enumerate(cols):
-        for r, (marker, fill, color, label) in enumerate(col):
-            cy = top + r * row_h + row_h / 2
-            out.append(f'<g transform="translate({_n(x + 4)} {_n(cy)})">'
-                       + marker_defs("", marker, color, fill, f"{ids}L").replace(' id=""', "") + "</g>")
-            out.append(text(x + 12, cy + (ASCENT - DESCENT) / 2 * size, label, size))
-        x += widths[c] + gap
+    row = 0
+    for items in groups:
+        if not items:
+            continue
+        ncols = min(4, len(items))
+        cols = [items[c::ncols] for c in range(ncols)]
+        widths = [max(12 + text_width(label, size) for _, _, _, label in col) for col in cols]
+        x = (W - (sum(widths) + gap * (ncols - 1))) / 2
+        for c, col in enumerate(cols):
+            for r, (marker, fill, color, label) in enumerate(col):
+                cy = top + (row + r) * row_h + row_h / 2
+                out.append(f'<g transform="translate({_n(x + 4)} {_n(cy)})">'
+                           + marker_defs("", marker, color, fill, f"{ids}L").replace(' id=""', "") + "</g>")
+                out.append(text(x + 12, cy + (ASCENT - DESCENT) / 2 * size, label, size))
+            x += widths[c] + gap
+        row += math.ceil(len(items) / ncols)
     return "".join(out)

@@ -245,6 +245,11 @@ class SentenceEncoder:
     real/padded token counts and timings over all ``encode`` calls.
     """
 
+    #: :func:`split_for_padding`'s ``floor`` and ``min_tokens`` for this encoder's batches (benchmarks
+    #: vary them per instance: ``benchmarks/retrieval.py --floors``).
+    padding_floor: float = 0.97
+    min_sub_batch_tokens: int = 2048
+
     def __init__(
         self,
         ref: ModelRef,
@@ -503,7 +508,8 @@ class SentenceEncoder:
         self.stats["same_tokens"] += len(texts) - len(ids)
         out = np.zeros((len(ids), self.dim), dtype=np.float32)
         lengths = [len(x) for x in ids]
-        batches = [sub for b in token_budget_batches(lengths, self.batch_tokens) for sub in split_for_padding(b, lengths)]
+        batches = [sub for b in token_budget_batches(lengths, self.batch_tokens)
+                   for sub in split_for_padding(b, lengths, self.min_sub_batch_tokens, self.padding_floor)]
         pad_id = self.tokenizer.pad_token_id
         if pad_id is None:
             pad_id = 0

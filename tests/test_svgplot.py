@@ -107,3 +107,57 @@ def test_names_never_overlap_and_stay_inside():
 def test_text_width_estimate_is_monotone_and_wide_for_cjk():
     assert svgplot.text_width("iii", 10) < svgplot.text_width("mmm", 10)
     assert svgplot.text_width("中文", 10) == pytest.approx(20.0)
+
+
+def test_marker_masks_cover_what_their_fill_says():
+    full, c = svgplot.marker_mask("o", "full")
+    hollow, _ = svgplot.marker_mask("o", "none")
+    half, _ = svgplot.marker_mask("o", "left")
+    assert full.shape == (2 * c + 1, 2 * c + 1) and full.max() <= 1.0
+    assert full[c, c] == 1.0 and hollow[c, c] == 0.0  # the centre is ink only when filled
+    assert half[c, c - 1] == 1.0 and half[c, c + 1] == 0.0  # left half filled, right half open
+    # ink area, in pixels: a filled disc of diameter MARKER_SIZE + MARKER_EDGE at RASTER_SCALE px/pt
+    r = (svgplot.MARKER_SIZE + svgplot.MARKER_EDGE) / 2 * svgplot.RASTER_SCALE
+    assert full.sum() == pytest.approx(math.pi * r * r, rel=0.08)
+    assert hollow.sum() < half.sum() < full.sum()
+    for m in "sD^vP*Xph<>":
+        ink, k = svgplot.marker_mask(m, "full")
+        assert ink[k, k] == 1.0 and 0 < ink.sum() < ink.size, m
+
+
+def test_png_round_trips_exactly():
+    import numpy as np
+
+    Image = pytest.importorskip("PIL.Image")
+    import io
+
+    rgba = np.random.default_rng(0).integers(0, 256, size=(7, 5, 4), dtype=np.uint8)
+    data = svgplot.png_bytes(rgba)
+    assert data.startswith(b"\x89PNG\r\n\x1a\n") and data == svgplot.png_bytes(rgba)
+    back = np.asarray(Image.open(io.BytesIO(data)).convert("RGBA"))
+    assert (back == rgba).all()
+
+
+def test_big_panels_become_one_bitmap(monkeypatch):
+    import base64
+    import io
+
+    import numpy as np
+
+    from xgap.leaderboard import plots
+
+    monkeypatch.setattr(plots, "RASTER_LIMIT", 20)
+    big = _points(30)
+    small = _points(8)
+    svg, _ = _figure([("big", big), ("small", small)], _series_style(["mnli", "none"]), "gap", "r")
+    images = re.findall(r'<image [^>]*href="data:image/png;base64,([^"]+)"', svg)
+    assert len(images) == 1  # the big panel's markers; the small panel keeps vector markers
+    assert svg.count("<use ") == len(small)
+    ET.fromstring(svg)
+    Image = pytest.importorskip("PIL.Image")
+    px = np.asarray(Image.open(io.BytesIO(base64.b64decode(images[0]))).convert("RGBA"))
+    assert px[..., 3].max() == 255 and (px[..., 3] > 0).mean() < 0.5  # markers drawn, background left transparent
+    colors = {tuple(c) for c in px[px[..., 3] == 255][:, :3]}
+    tab = {tuple(int(h[k:k + 2], 16) for k in (1, 3, 5)) for h in svgplot.TAB10[:2]}
+    assert tab <= colors  # both series' colours, unblended where a marker is solid
+    assert _figure([("big", big), ("small", small)], _series_style(["mnli", "none"]), "gap", "r")[0] == svg

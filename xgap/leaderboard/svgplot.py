@@ -20,7 +20,7 @@ from __future__ import annotations
 import html
 import math
 
-VERSION = "1"  # part of each figure's cache key: bump when the drawing changes
+VERSION = "2"  # part of each figure's cache key: bump when the drawing changes
 FONT = "DejaVu Sans, Bitstream Vera Sans, Verdana, Geneva, Arial, Helvetica, sans-serif"
 TAB10 = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 GRID_COLOR = "#b0b0b0"
@@ -130,6 +130,12 @@ def marker_path(marker: str, size: float = MARKER_SIZE) -> str:
     r = size / 2
     if marker == "o":
         return f"M{_n(r)} 0A{_n(r)} {_n(r)} 0 1 1 {_n(-r)} 0A{_n(r)} {_n(r)} 0 1 1 {_n(r)} 0Z"
+    return _poly(marker_vertices(marker, size))
+
+
+def marker_vertices(marker: str, size: float = MARKER_SIZE) -> list:
+    """The polygon of a marker other than the circle ``o``: [(x, y)] centred on 0,0."""
+    r = size / 2
     shapes = {
         "s": lambda: [(-r * 0.9, -r * 0.9), (r * 0.9, -r * 0.9), (r * 0.9, r * 0.9), (-r * 0.9, r * 0.9)],
         "D": lambda: [(0, -r * 1.1), (r * 0.8, 0), (0, r * 1.1), (-r * 0.8, 0)],
@@ -143,7 +149,7 @@ def marker_path(marker: str, size: float = MARKER_SIZE) -> str:
         "p": lambda: _regular(5, r * 1.05),
         "h": lambda: _regular(6, r * 1.05),
     }
-    return _poly(shapes.get(marker, shapes["s"])())
+    return shapes.get(marker, shapes["s"])()
 
 
 def marker_defs(ident: str, marker: str, color: str, fill: str, left_clip: str) -> str:
@@ -190,6 +196,101 @@ def text(x: float, y: float, content: str, size: float, anchor: str = "start", c
     return f'<text x="{_n(x)}" y="{_n(y)}" font-size="{_n(size)}"{anchor_attr}{fill}{rot}>{esc(content)}</text>'
 
 
+# ----------------------------------------------------------------------------- big panels as a bitmap
+#: Image pixels per point for a rasterised panel (matplotlib drew them at 110 dpi, 1.53 px/pt).
+RASTER_SCALE = 1.5
+
+
+def marker_mask(marker: str, fill: str, scale: float = RASTER_SCALE, supersample: int = 4):
+    """``(alpha, c)``: a marker's ink coverage (0-1) on a square pixel grid centred on pixel ``c``,
+    anti-aliased by ``supersample``^2 samples a pixel. Ink is the outline (``MARKER_EDGE`` wide) and,
+    for ``fill`` "full", the inside; for "left", the inside's left half; for "none", nothing more."""
+    import numpy as np
+
+    reach = (MARKER_SIZE * 0.65 + MARKER_EDGE) * scale
+    c = int(math.ceil(reach))
+    m = 2 * c + 1
+    offs = (np.arange(m * supersample) + 0.5) / supersample - (c + 0.5)  # sample centres, pixels from the middle
+    x, y = np.meshgrid(offs / scale, offs / scale)  # in points
+    half = MARKER_EDGE / 2
+    if marker == "o":
+        r = np.hypot(x, y)
+        inside, edge = r <= MARKER_SIZE / 2, np.abs(r - MARKER_SIZE / 2) <= half
+    else:
+        pts = marker_vertices(marker)
+        inside = np.zeros(x.shape, dtype=bool)
+        dist = np.full(x.shape, np.inf)
+        for (x0, y0), (x1, y1) in zip(pts, pts[1:] + pts[:1]):
+            # even-odd rule: a ray from the sample towards +x crosses this edge
+            inside ^= ((y0 > y) != (y1 > y)) & (x < (x1 - x0) * (y - y0) / ((y1 - y0) or 1e-12) + x0)
+            dx, dy = x1 - x0, y1 - y0
+            t = np.clip(((x - x0) * dx + (y - y0) * dy) / ((dx * dx + dy * dy) or 1e-12), 0, 1)
+            dist = np.minimum(dist, np.hypot(x - x0 - t * dx, y - y0 - t * dy))
+        edge = dist <= half
+    ink = edge | (inside if fill == "full" else (inside & (x < 0)) if fill == "left" else False)
+    alpha = ink.reshape(m, supersample, m, supersample).mean(axis=(1, 3))
+    return alpha, c
+
+
+def png_bytes(rgba) -> bytes:
+    """An RGBA ``uint8`` array (height, width, 4) as PNG bytes (no filter, zlib level 6: deterministic)."""
+    import struct
+    import zlib
+
+    import numpy as np
+
+    h, w, _ = rgba.shape
+    raw = np.zeros((h, 1 + 4 * w), dtype=np.uint8)
+    raw[:, 1:] = rgba.reshape(h, 4 * w)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 6, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw.tobytes(), 6)) + chunk(b"IEND", b""))
+
+
+def raster_markers(frame: Box, layers: list, log_x: tuple, y_range: tuple, scale: float = RASTER_SCALE) -> str:
+    """One ``<image>`` (an embedded PNG) holding every marker of a panel, for panels with thousands of
+    points, whose markers as vector ``<use>`` elements would make the SVG megabytes and slow to show.
+    ``layers``: [(color, marker, fill, points)] in drawing order, a point's x and y at [1] and [2]
+    (x on the panel's log axis spanning ``log_x`` = (log10 lo, log10 hi), y spanning ``y_range``);
+    each point is stamped at its nearest pixel with :func:`marker_mask` and the layers composited
+    over a transparent background."""
+    import base64
+
+    import numpy as np
+
+    w = max(1, int(math.ceil((frame.x1 - frame.x0) * scale)))
+    h = max(1, int(math.ceil((frame.y1 - frame.y0) * scale)))
+    rgb = np.zeros((h, w, 3))
+    alpha = np.zeros((h, w))
+    for color, marker, fill, pts in layers:
+        mask, c = marker_mask(marker, fill, scale)
+        hits = np.zeros((h + 2 * c, w + 2 * c), dtype=bool)
+        xs = np.log10(np.array([p[1] for p in pts], dtype=float))
+        ys = np.array([p[2] for p in pts], dtype=float)
+        fx = (xs - log_x[0]) / (log_x[1] - log_x[0])  # 0..1 across the frame
+        fy = (y_range[1] - ys) / (y_range[1] - y_range[0])  # 0..1 down the frame
+        ix = np.rint(fx * (frame.x1 - frame.x0) * scale - 0.5).astype(np.int64) + c
+        iy = np.rint(fy * (frame.y1 - frame.y0) * scale - 0.5).astype(np.int64) + c
+        ok = (ix >= 0) & (ix < w + 2 * c) & (iy >= 0) & (iy < h + 2 * c)
+        hits[iy[ok], ix[ok]] = True
+        cover = np.zeros((h, w))
+        for (i, j) in zip(*np.nonzero(mask)):  # ink at offset (i - c, j - c) from each point
+            np.maximum(cover, hits[2 * c - i:2 * c - i + h, 2 * c - j:2 * c - j + w] * mask[i, j], out=cover)
+        ink = np.array([int(color[k:k + 2], 16) / 255 for k in (1, 3, 5)])
+        rgb = rgb * (1 - cover)[..., None] + ink * cover[..., None]
+        alpha = alpha * (1 - cover) + cover
+    out = np.zeros((h, w, 4), dtype=np.uint8)
+    seen = alpha > 0
+    out[seen, :3] = np.clip(np.rint(rgb[seen] / alpha[seen, None] * 255), 0, 255)
+    out[..., 3] = np.clip(np.rint(alpha * 255), 0, 255)
+    data = base64.b64encode(png_bytes(out)).decode("ascii")
+    return (f'<image x="{_n(frame.x0)}" y="{_n(frame.y0)}" width="{_n(frame.x1 - frame.x0)}" height="{_n(frame.y1 - frame.y0)}" '
+            f'preserveAspectRatio="none" xlink:href="data:image/png;base64,{data}"/>')
+
+
 # ----------------------------------------------------------------------------- one panel
 #: Where a name may go beside its point: (dx, dy in points, dy up; text anchor; vertical alignment).
 LABEL_SPOTS = ((4, 3, "start", "bottom"), (4, -3, "start", "top"), (-4, 3, "end", "bottom"), (-4, -3, "end", "top"),
@@ -225,9 +326,10 @@ def place_labels(points, to_px, frame: Box) -> tuple:
 
 
 def panel_svg(frame: Box, panel: dict, style: dict, kinds: dict, ids: str, xlabel: str, ylabel: str,
-              param_label, label_limit: int, title_limit: int) -> str:
+              param_label, label_limit: int, title_limit: int, raster_limit: int) -> str:
     """One panel: ``panel`` = {"title", "xlim", "ylim", "points": [(series, x, y, kind, name)],
-    "fits": [(series, kind, x0, y0, x1, y1)]}; markers come from ``<defs>`` (ids ``{ids}{series index}{kind}``)."""
+    "fits": [(series, kind, x0, y0, x1, y1)]}; markers come from ``<defs>`` (ids ``{ids}{series index}{kind}``),
+    or above ``raster_limit`` points one embedded bitmap (:func:`raster_markers`)."""
     (x_lo, x_hi), (y_lo, y_hi) = panel["xlim"], panel["ylim"]
     lx0, lx1 = math.log10(x_lo), math.log10(x_hi)
     w, h = frame.x1 - frame.x0, frame.y1 - frame.y0
@@ -252,14 +354,22 @@ def panel_svg(frame: Box, panel: dict, style: dict, kinds: dict, ids: str, xlabe
         widest = max(widest, text_width(lab, 7))
         labels.append(text(frame.x0 - TICK - 3.5, py + (ASCENT - DESCENT) / 2 * 7, lab, 7, "end"))
     parts.append(f'<path d="{"".join(grid)}" stroke="{GRID_COLOR}" stroke-opacity="0.3" stroke-width="0.8" fill="none"/>')
-    for series, kind in sorted({(p[0], p[3]) for p in panel["points"]}, key=lambda sk: (sk[0], list(kinds).index(sk[1]))):
+    groups: dict = {}  # (series, kind) -> its points, drawn series by series, kinds in ``kinds`` order
+    for p in panel["points"]:
+        groups.setdefault((p[0], p[3]), []).append(p)
+    order = list(kinds)
+    layers = sorted(groups, key=lambda sk: (sk[0], order.index(sk[1])))
+    if len(panel["points"]) > raster_limit:
+        parts.append(raster_markers(frame, [(style[sk[0]][0], style[sk[0]][1], kinds[sk[1]], groups[sk]) for sk in layers],
+                                    (lx0, lx1), (y_lo, y_hi)))
+        layers = []
+    titled = len(panel["points"]) <= title_limit  # the name on hover; left out of big panels (bytes)
+    for series, kind in layers:
         uses = []
-        titled = len(panel["points"]) <= title_limit  # the name on hover; left out of big panels (bytes)
-        for s, x, y, k, name in panel["points"]:
-            if s == series and k == kind:
-                px, py = to_px(x, y)
-                use = f'<use xlink:href="#{ids}{style[series][2]}{kind[0]}" x="{_n(px)}" y="{_n(py)}"'
-                uses.append(use + (f"><title>{esc(name)}</title></use>" if titled else "/>"))
+        for _, x, y, _, name in groups[(series, kind)]:
+            px, py = to_px(x, y)
+            use = f'<use xlink:href="#{ids}{style[series][2]}{kind[0]}" x="{_n(px)}" y="{_n(py)}"'
+            uses.append(use + (f"><title>{esc(name)}</title></use>" if titled else "/>"))
         parts.append("".join(uses))
     if panel["fits"]:  # a fit line can leave the y window: clipped to the frame
         clip = f"{ids}c{int(frame.x0)}-{int(frame.y0)}"
@@ -287,7 +397,7 @@ def panel_svg(frame: Box, panel: dict, style: dict, kinds: dict, ids: str, xlabe
 
 # ----------------------------------------------------------------------------- the figure
 def figure_svg(panels: list, style: dict, kinds: dict, legend: list, *, ids: str, xlabel: str, ylabel: str,
-               param_label, label_limit: int, title_limit: int, ncols: int, panel_in=(3.3, 2.7)) -> str:
+               param_label, label_limit: int, title_limit: int, raster_limit: int, ncols: int, panel_in=(3.3, 2.7)) -> str:
     """The whole figure: ``panels`` (see :func:`panel_svg`) in a grid of ``ncols`` columns, and the
     legend below them. ``style``: {series: (color, marker, index)}; ``kinds``: {kind: fill}
     ("full", "none", "left"); ``legend``: groups (the series, then the kinds of mark) of
@@ -304,7 +414,7 @@ def figure_svg(panels: list, style: dict, kinds: dict, legend: list, *, ids: str
     wspace, hspace = 0.38, 0.62
     cell_w = (right - left) / (ncols + wspace * (ncols - 1))
     cell_h = (bottom - top) / (nrows + hspace * (nrows - 1))
-    used = sorted({(style[p[0]][2], p[0], p[3]) for pan in panels for p in pan["points"]})
+    used = sorted({(style[p[0]][2], p[0], p[3]) for pan in panels if len(pan["points"]) <= raster_limit for p in pan["points"]})
     defs = [f'<clipPath id="{ids}L"><rect x="-9" y="-9" width="9" height="18"/></clipPath>']
     defs += [marker_defs(f"{ids}{idx}{kind[0]}", style[series][1], style[series][0], kinds[kind], f"{ids}L")
              for idx, series, kind in used]
@@ -314,7 +424,7 @@ def figure_svg(panels: list, style: dict, kinds: dict, legend: list, *, ids: str
         x0 = left + c * cell_w * (1 + wspace)
         y0 = top + r * cell_h * (1 + hspace)
         body.append(panel_svg(Box(x0, y0, x0 + cell_w, y0 + cell_h), panel, style, kinds, ids, xlabel, ylabel, param_label,
-                              label_limit, title_limit))
+                              label_limit, title_limit, raster_limit))
     body.append(_legend(legend, W, H - legend_in * 72 + 6, ids))
     return (f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="{_n(W)}pt" '
             f'height="{_n(H)}pt" viewBox="0 0 {_n(W)} {_n(H)}" version="1.1">\n'

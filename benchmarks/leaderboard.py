@@ -272,7 +272,7 @@ def main(argv=None) -> int:
             _, w3, c3 = _t(_matplotlib_baseline, board)
             print(f"  baseline: the same panels' points drawn by matplotlib (scatter, log x, titles, SVG with markers "
                   f"rasterized above {RASTER_LIMIT} points, as xgap did before svgplot): {_fmt(w3, c3)} "
-                  f"(+ importing matplotlib {_fmt(wi, ci)}) -> svgplot {w3 / max(w2, 1e-9):.0f}x faster")
+                  f"(+ importing matplotlib {_fmt(wi, ci)}) -> svgplot {w3 / max(w2, 1e-9):.1f}x faster")
         except ImportError:
             print("  baseline: matplotlib not installed, not measured")
         del board

@@ -23,6 +23,7 @@ Each figure is still keyed by a hash of everything it is drawn from (:func:`figu
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import math
 
@@ -163,7 +164,15 @@ def _figure_or_reuse(previous, name, panels, series, ylabel, salt, bounds=None) 
     old = (previous or {}).get(name)
     if old is not None and old[0] == key:
         return old[1], old[2], key
-    return (*_figure(panels, _series_style(series), ylabel, salt, bounds), key)
+    # drawing makes ~10^5 short-lived tuples and strings per figure; the cyclic collector walking the
+    # build's own (many, long-lived) objects each time they trigger it is paused meanwhile
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return (*_figure(panels, _series_style(series), ylabel, salt, bounds), key)
+    finally:
+        if paused:
+            gc.enable()
 
 
 def scaling_figures(board, previous=None) -> dict:

@@ -509,7 +509,7 @@ class SentenceEncoder:
         out = np.zeros((len(ids), self.dim), dtype=np.float32)
         lengths = [len(x) for x in ids]
         batches = [sub for b in token_budget_batches(lengths, self.batch_tokens)
-                   for sub in split_for_padding(b, lengths, self.min_sub_batch_tokens, self.padding_floor)]
+                   for sub in split_for_padding(b, lengths, min_tokens=self.min_sub_batch_tokens, floor=self.padding_floor)]
         pad_id = self.tokenizer.pad_token_id
         if pad_id is None:
             pad_id = 0

@@ -161,3 +161,11 @@ def test_big_panels_become_one_bitmap(monkeypatch):
     tab = {tuple(int(h[k:k + 2], 16) for k in (1, 3, 5)) for h in svgplot.TAB10[:2]}
     assert tab <= colors  # both series' colours, unblended where a marker is solid
     assert _figure([("big", big), ("small", small)], _series_style(["mnli", "none"]), "gap", "r")[0] == svg
+
+
+def test_a_long_series_label_is_cut_in_the_legend():
+    long = "mnli+" * 30
+    pts = [(long, 10 ** (7 + i), 5.0 + i, "evaluated", f"m{i}") for i in range(3)]
+    svg, slopes = _figure([("t", pts)], _series_style([long]), "gap", "l")
+    assert svgplot.esc(long[:39] + "\u2026") in svg and svgplot.esc(long) not in svg
+    assert set(slopes["t"]) == {long}  # the slope keeps the full name (the page's table)

@@ -136,7 +136,7 @@ def _figure(panels, style, ylabel, salt, bounds=None):
         color, marker = style[n]
         kinds = {k for sn, k in seen if sn == n}
         fill = next(KINDS[k][0] for k in KINDS if k in kinds)  # as its points are drawn (evaluated > reported > partial)
-        legend.append((marker, fill, color, n))
+        legend.append((marker, fill, color, n if len(n) <= 40 else n[:39] + "\u2026"))  # a manifest's label: bounded
     legend = [legend, [("o", KINDS[k][0], "#595959", KINDS[k][1]) for k in kinds_present]]
     indexed = {n: (c, m, i) for i, (n, (c, m)) in enumerate(style.items())}
     svg = svgplot.figure_svg(drawn, indexed, {k: v[0] for k, v in KINDS.items()}, legend, ids=f"{salt}-",

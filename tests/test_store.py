@@ -137,6 +137,25 @@ def test_records_of_any_size_are_read_whole(tmp_path):
     assert got["fr.json"]["citation"] == "x" * 40_000 and got["de.json"] == json.loads(short.read_bytes())
 
 
+def test_short_reads_and_chunk_sized_records_are_read_whole(tmp_path, monkeypatch):
+    """A read may return less than asked (network or FUSE file systems, a signal): the reader goes on
+    to the end of the file. A record of exactly one read chunk (16,384 bytes) is read whole too."""
+    import xgap.store as store_mod
+
+    store = ResultStore(tmp_path)
+    rec = _rec(lang="fr")
+    rec["citation"] = "c"
+    path = store.write(rec)
+    rec["citation"] = "c" * (1 + 16384 - path.stat().st_size)  # pad the file to exactly 16,384 bytes
+    path = store.write(rec)
+    assert path.stat().st_size == 16384
+    whole = read_submission(tmp_path / "m").records[0][1]
+    assert whole["citation"] == rec["citation"]
+    real_read = os.read
+    monkeypatch.setattr(store_mod.os, "read", lambda fd, n: real_read(fd, min(n, 100)))  # at most 100 bytes a call
+    assert read_submission(tmp_path / "m").records[0][1] == whole
+
+
 def test_unreadable_record_is_one_line_with_its_path(tmp_path):
     store = ResultStore(tmp_path)
     store.write(_rec(lang="de"))
@@ -146,6 +165,7 @@ def test_unreadable_record_is_one_line_with_its_path(tmp_path):
     sub = read_submission(tmp_path / "m", found.append)
     assert [p.rsplit("/", 1)[1] for p, _ in sub.records] == ["de.json"]
     assert len(found) == 1 and str(odd) in found[0] and "unreadable result record" in found[0] and "\n" not in found[0]
+    assert "fix or remove it" in found[0]
     with pytest.raises(XgapError, match="unreadable result record"):
         read_submission(tmp_path / "m")
 

@@ -169,3 +169,68 @@ def test_a_long_series_label_is_cut_in_the_legend():
     svg, slopes = _figure([("t", pts)], _series_style([long]), "gap", "l")
     assert svgplot.esc(long[:39] + "\u2026") in svg and svgplot.esc(long) not in svg
     assert set(slopes["t"]) == {long}  # the slope keeps the full name (the page's table)
+
+
+def _png_pixels(svg: str):
+    import base64
+    import io
+
+    import numpy as np
+
+    Image = pytest.importorskip("PIL.Image")
+    data = re.search(r'href="data:image/png;base64,([^"]+)"', svg).group(1)
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(data))).convert("RGBA"))
+
+
+def test_bitmap_markers_land_on_their_points_unflipped():
+    frame = svgplot.Box(0, 0, 100, 60)  # 150 x 90 pixels at 1.5 px/pt
+    pts = [("s", x, y, "evaluated", "") for x in (2, 10, 50) for y in (2, 5, 8)]
+    svg = svgplot.raster_markers(frame, [("#1f77b4", "o", "full", pts)], (0.0, 2.0), (0.0, 10.0))
+    px = _png_pixels(svg)
+    assert px.shape == (90, 150, 4)
+
+    def pixel(x, y):  # the pixel a point lands on: x on log10 0..2 across 150 px, y 10..0 down 90 px
+        return round((10 - y) / 10 * 90 - 0.5), round(math.log10(x) / 2 * 150 - 0.5)
+
+    for _, x, y, _, _ in pts:
+        r, c = pixel(x, y)
+        assert px[r, c, 3] == 255 and tuple(px[r, c, :3]) == (0x1F, 0x77, 0xB4)
+    for x in (2, 10, 50):  # nothing where a flipped or transposed drawing would put ink
+        r, c = pixel(x, 3.5)
+        assert px[r, c, 3] == 0
+    assert (px[..., 3] > 0).sum() < 9 * 80  # nine markers of ~70 px each with their soft edge, nothing else
+
+
+def test_bitmap_half_filled_markers_are_white_on_the_right_like_vector_ones():
+    frame = svgplot.Box(0, 0, 100, 60)
+    svg = svgplot.raster_markers(frame, [("#d62728", "s", "left", [("s", 10, 5, "partial", "")])], (0.0, 2.0), (0.0, 10.0))
+    px = _png_pixels(svg)
+    r, c = round(45 - 0.5), round(75 - 0.5)
+    assert tuple(px[r, c - 1]) == (0xD6, 0x27, 0x28, 255)  # left half: the series colour
+    assert tuple(px[r, c + 1]) == (255, 255, 255, 255)  # right half: white paper, as the vector marker
+
+
+def test_fit_line_sits_inside_its_panels_clip():
+    pts = [("none", x, 3 * math.log10(x) - 20 + (40 if x == 1e8 else 0), "evaluated", f"m{x:g}") for x in (1e7, 1e8, 1e9)]
+    svg, _ = _figure([("t", pts)], _series_style(["none"]), "gap", "c")
+    clip_id, rect = re.search(r'<clipPath id="(c-c[^"]+)"><rect ([^>]*)/></clipPath>', svg).groups()
+    frame = re.search(r'<rect (x="[^"]+" y="[^"]+" width="[^"]+" height="[^"]+") fill="#ffffff"/>', svg.split("<g font")[1])
+    assert rect == frame.group(1)  # the clip is the panel's frame
+    group = re.search(rf'<g clip-path="url\(#{clip_id}\)">(.*?)</g>', svg).group(1)
+    assert group.count("<path ") == 1 and 'stroke="#1f77b4"' in group
+
+
+def test_legend_stays_inside_a_narrow_figure():
+    names = ["n" * 45, "m" * 45, "none", "squad", "mnli"]
+    pts = [(n, 10 ** (7 + i % 3), 5.0 + i, "evaluated", f"m{i}") for i, n in enumerate(names)]
+    svg, _ = _figure([("t", pts)], _series_style(sorted(names)), "gap", "w")
+    width = float(re.search(r'viewBox="0 0 ([\d.]+) ', svg).group(1))
+    for x, label in re.findall(r'<text x="([-\d.]+)" y="[-\d.]+" font-size="7">([^<]*)</text>', svg):
+        assert 0 <= float(x) and float(x) + svgplot.text_width(label, 7) <= width, label
+
+
+def test_control_characters_never_reach_the_svg():
+    pts = _points(3, {1: "bad\x01name\x0b"})
+    svg, _ = _figure([("t\x02", pts)], _series_style(["mnli", "none"]), "gap", "x")
+    ET.fromstring(svg)
+    assert "\x01" not in svg and "\x02" not in svg and "badname" in svg

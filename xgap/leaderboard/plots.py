@@ -37,6 +37,8 @@ TITLE_LIMIT = 300
 # Above this many points per panel, the markers are one embedded bitmap (svgplot.raster_markers):
 # as vector markers 10,000 submissions made two SVGs of 4-6 MB taking 3 s to write.
 RASTER_LIMIT = 2000
+# A series label longer than this is cut in the legend (its slope keeps the full name).
+LEGEND_LABEL_MAX = 40
 
 
 def _series_style(names):
@@ -136,7 +138,8 @@ def _figure(panels, style, ylabel, salt, bounds=None):
         color, marker = style[n]
         kinds = {k for sn, k in seen if sn == n}
         fill = next(KINDS[k][0] for k in KINDS if k in kinds)  # as its points are drawn (evaluated > reported > partial)
-        legend.append((marker, fill, color, n if len(n) <= 40 else n[:39] + "\u2026"))  # a manifest's label: bounded
+        # a manifest's label: bounded (svgplot cuts it further if the figure is too narrow)
+        legend.append((marker, fill, color, n if len(n) <= LEGEND_LABEL_MAX else n[:LEGEND_LABEL_MAX - 1] + "\u2026"))
     legend = [legend, [("o", KINDS[k][0], "#595959", KINDS[k][1]) for k in kinds_present]]
     indexed = {n: (c, m, i) for i, (n, (c, m)) in enumerate(style.items())}
     svg = svgplot.figure_svg(drawn, indexed, {k: v[0] for k, v in KINDS.items()}, legend, ids=f"{salt}-",
@@ -154,7 +157,9 @@ def figure_key(panels, series, ylabel, salt, bounds) -> str:
     took ~0.4 s. A new Python may serialise differently: then the figures are drawn once more."""
     import marshal
 
-    blob = marshal.dumps((panels, series, ylabel, salt, bounds, svgplot.VERSION), 2)
+    drawing = (svgplot.VERSION, LABEL_LIMIT, TITLE_LIMIT, RASTER_LIMIT, LEGEND_LABEL_MAX, MARKERS,
+               tuple((k, *v) for k, v in KINDS.items()))  # what this module decides about the drawing
+    blob = marshal.dumps((panels, series, ylabel, salt, bounds, drawing), 2)
     return hashlib.sha256(blob).hexdigest()
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import html
 import math
 
-VERSION = "2"  # part of each figure's cache key: bump when the drawing changes
+VERSION = "3"  # part of each figure's cache key: bump when the drawing changes
 FONT = "DejaVu Sans, Bitstream Vera Sans, Verdana, Geneva, Arial, Helvetica, sans-serif"
 TAB10 = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 GRID_COLOR = "#b0b0b0"
@@ -45,8 +45,14 @@ def text_width(text: str, size: float) -> float:
     return size * sum(_WIDTHS.get(c, 1000 if ord(c) >= 0x2E80 else 700) for c in text) / 1000
 
 
+#: C0 control characters other than tab, newline and carriage return: not allowed in XML 1.0, so a
+#: name carrying one (JSON allows them) would make the saved .svg file unreadable. Dropped.
+_XML_INVALID = dict.fromkeys([*range(0, 9), 11, 12, *range(14, 32)])
+
+
 def esc(text) -> str:
-    return html.escape(str(text), quote=True)
+    """``text`` for an SVG text node or attribute: XML-escaped, control characters dropped."""
+    return html.escape(str(text).translate(_XML_INVALID), quote=True)
 
 
 def _n(v: float) -> str:
@@ -204,7 +210,9 @@ RASTER_SCALE = 1.5
 def marker_mask(marker: str, fill: str, scale: float = RASTER_SCALE, supersample: int = 4):
     """``(alpha, c)``: a marker's ink coverage (0-1) on a square pixel grid centred on pixel ``c``,
     anti-aliased by ``supersample``^2 samples a pixel. Ink is the outline (``MARKER_EDGE`` wide) and,
-    for ``fill`` "full", the inside; for "left", the inside's left half; for "none", nothing more."""
+    for ``fill`` "full", the inside; for "left", the inside's left half; for "none", nothing more.
+    ``fill`` "paper" gives instead what a half-filled marker paints white (the inside's right half),
+    as its vector form does."""
     import numpy as np
 
     reach = (MARKER_SIZE * 0.65 + MARKER_EDGE) * scale
@@ -227,7 +235,10 @@ def marker_mask(marker: str, fill: str, scale: float = RASTER_SCALE, supersample
             t = np.clip(((x - x0) * dx + (y - y0) * dy) / ((dx * dx + dy * dy) or 1e-12), 0, 1)
             dist = np.minimum(dist, np.hypot(x - x0 - t * dx, y - y0 - t * dy))
         edge = dist <= half
-    ink = edge | (inside if fill == "full" else (inside & (x < 0)) if fill == "left" else False)
+    if fill == "paper":
+        ink = inside & (x >= 0) & ~edge
+    else:
+        ink = edge | (inside if fill == "full" else (inside & (x < 0)) if fill == "left" else False)
     alpha = ink.reshape(m, supersample, m, supersample).mean(axis=(1, 3))
     return alpha, c
 
@@ -265,7 +276,8 @@ def raster_markers(frame: Box, layers: list, log_x: tuple, y_range: tuple, scale
     h = max(1, int(math.ceil((frame.y1 - frame.y0) * scale)))
     rgb = np.zeros((h, w, 3))
     alpha = np.zeros((h, w))
-    for color, marker, fill, pts in layers:
+    def stamp(pts, marker, fill):
+        """The coverage of ``pts``' markers drawn with ``fill``'s mask, over the whole image."""
         mask, c = marker_mask(marker, fill, scale)
         hits = np.zeros((h + 2 * c, w + 2 * c), dtype=bool)
         xs = np.log10(np.array([p[1] for p in pts], dtype=float))
@@ -279,9 +291,15 @@ def raster_markers(frame: Box, layers: list, log_x: tuple, y_range: tuple, scale
         cover = np.zeros((h, w))
         for (i, j) in zip(*np.nonzero(mask)):  # ink at offset (i - c, j - c) from each point
             np.maximum(cover, hits[2 * c - i:2 * c - i + h, 2 * c - j:2 * c - j + w] * mask[i, j], out=cover)
-        ink = np.array([int(color[k:k + 2], 16) / 255 for k in (1, 3, 5)])
-        rgb = rgb * (1 - cover)[..., None] + ink * cover[..., None]
-        alpha = alpha * (1 - cover) + cover
+        return cover
+
+    for color, marker, fill, pts in layers:
+        paints = [("#ffffff", "paper")] if fill == "left" else []
+        for paint, mask_fill in paints + [(color, fill)]:
+            cover = stamp(pts, marker, mask_fill)
+            ink = np.array([int(paint[k:k + 2], 16) / 255 for k in (1, 3, 5)])
+            rgb = rgb * (1 - cover)[..., None] + ink * cover[..., None]
+            alpha = alpha * (1 - cover) + cover
     out = np.zeros((h, w, 4), dtype=np.uint8)
     seen = alpha > 0
     out[seen, :3] = np.clip(np.rint(rgb[seen] / alpha[seen, None] * 255), 0, 255)
@@ -406,10 +424,13 @@ def figure_svg(panels: list, style: dict, kinds: dict, legend: list, *, ids: str
     Geometry as the matplotlib figure it replaces: each panel cell 3.3 x 2.7 in, margins of 0.7 in
     left, 0.2 in right and 0.3 in top, the legend and x labels below."""
     nrows = math.ceil(len(panels) / ncols)
-    legend_rows = sum(math.ceil(len(g) / 4) for g in legend)
+    width_in = panel_in[0] * max(ncols, 2)
+    W = width_in * 72
+    layout = legend_layout(legend, W)
+    legend_rows = sum(math.ceil(len(items) / n) for items, n in layout)
     legend_in = 0.25 + 0.2 * legend_rows
-    width_in, height_in = panel_in[0] * max(ncols, 2), panel_in[1] * nrows + legend_in
-    W, H = width_in * 72, height_in * 72
+    height_in = panel_in[1] * nrows + legend_in
+    H = height_in * 72
     left, right, top, bottom = 0.7 * 72, W - 0.2 * 72, 0.3 * 72, H - (legend_in + 0.45) * 72
     wspace, hspace = 0.38, 0.62
     cell_w = (right - left) / (ncols + wspace * (ncols - 1))
@@ -425,7 +446,7 @@ def figure_svg(panels: list, style: dict, kinds: dict, legend: list, *, ids: str
         y0 = top + r * cell_h * (1 + hspace)
         body.append(panel_svg(Box(x0, y0, x0 + cell_w, y0 + cell_h), panel, style, kinds, ids, xlabel, ylabel, param_label,
                               label_limit, title_limit, raster_limit))
-    body.append(_legend(legend, W, H - legend_in * 72 + 6, ids))
+    body.append(_legend(layout, W, H - legend_in * 72 + 6, ids))
     return (f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="{_n(W)}pt" '
             f'height="{_n(H)}pt" viewBox="0 0 {_n(W)} {_n(H)}" version="1.1">\n'
             f'<defs>{"".join(defs)}</defs>\n'
@@ -433,25 +454,48 @@ def figure_svg(panels: list, style: dict, kinds: dict, legend: list, *, ids: str
             + "\n".join(body) + "\n</g>\n</svg>\n")
 
 
-def _legend(groups: list, W: float, top: float, ids: str) -> str:
-    """Legend entries, each group in rows of up to four from ``top`` down, centred; a column as
-    wide as its widest entry (so the series' short names are not spread by a long explanation)."""
-    size, row_h, gap = 7.0, 14.4, 14.0
+def legend_layout(groups: list, W: float) -> list:
+    """``[(items, ncols)]``: each non-empty legend group with the most columns (up to four) whose
+    entries fit across ``W``; in one column, a label too long for ``W`` is cut (ending in "…")."""
+    room = W - 8
     out = []
-    row = 0
     for items in groups:
         if not items:
             continue
-        ncols = min(4, len(items))
+        for ncols in range(min(4, len(items)), 0, -1):
+            widths = [max(12 + text_width(e[3], LEGEND_SIZE) for e in items[c::ncols]) for c in range(ncols)]
+            if sum(widths) + LEGEND_GAP * (ncols - 1) <= room:
+                break
+        else:
+            cut = []
+            for marker, fill, color, label in items:
+                while len(label) > 2 and 12 + text_width(label, LEGEND_SIZE) > room:
+                    label = label[:-2] + "\u2026"
+                cut.append((marker, fill, color, label))
+            items = cut
+        out.append((items, ncols))
+    return out
+
+
+LEGEND_SIZE, LEGEND_ROW, LEGEND_GAP = 7.0, 14.4, 14.0
+
+
+def _legend(layout: list, W: float, top: float, ids: str) -> str:
+    """The :func:`legend_layout` groups in rows from ``top`` down, each row centred; a column as wide
+    as its widest entry (so the series' short names are not spread by a long explanation)."""
+    size = LEGEND_SIZE
+    out = []
+    row = 0
+    for items, ncols in layout:
         cols = [items[c::ncols] for c in range(ncols)]
         widths = [max(12 + text_width(label, size) for _, _, _, label in col) for col in cols]
-        x = (W - (sum(widths) + gap * (ncols - 1))) / 2
+        x = (W - (sum(widths) + LEGEND_GAP * (ncols - 1))) / 2
         for c, col in enumerate(cols):
             for r, (marker, fill, color, label) in enumerate(col):
-                cy = top + (row + r) * row_h + row_h / 2
+                cy = top + (row + r) * LEGEND_ROW + LEGEND_ROW / 2
                 out.append(f'<g transform="translate({_n(x + 4)} {_n(cy)})">'
                            + marker_defs("", marker, color, fill, f"{ids}L").replace(' id=""', "") + "</g>")
                 out.append(text(x + 12, cy + (ASCENT - DESCENT) / 2 * size, label, size))
-            x += widths[c] + gap
+            x += widths[c] + LEGEND_GAP
         row += math.ceil(len(items) / ncols)
     return "".join(out)

@@ -113,7 +113,7 @@ def _panel(title, points, bounds=None) -> tuple:
             fits.append((series, kind, 10 ** a, intercept + slope * a, 10 ** b, intercept + slope * b))
             slopes[f"{series} (reported)" if kind == "reported" else series] = slope
     xlim, ylim = _honest_limits([p[1] for p in points], [p[2] for p in points], bounds)
-    return {"title": title, "points": points, "fits": fits, "xlim": xlim, "ylim": ylim}, slopes
+    return {"title": title, "points": points, "groups": groups, "fits": fits, "xlim": xlim, "ylim": ylim}, slopes
 
 
 def _figure(panels, style, ylabel, salt, bounds=None):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import html
 import math
+from functools import cache
 
 VERSION = "3"  # part of each figure's cache key: bump when the drawing changes
 FONT = "DejaVu Sans, Bitstream Vera Sans, Verdana, Geneva, Arial, Helvetica, sans-serif"
@@ -207,12 +208,13 @@ def text(x: float, y: float, content: str, size: float, anchor: str = "start", c
 RASTER_SCALE = 1.5
 
 
+@cache
 def marker_mask(marker: str, fill: str, scale: float = RASTER_SCALE, supersample: int = 4):
     """``(alpha, c)``: a marker's ink coverage (0-1) on a square pixel grid centred on pixel ``c``,
     anti-aliased by ``supersample``^2 samples a pixel. Ink is the outline (``MARKER_EDGE`` wide) and,
     for ``fill`` "full", the inside; for "left", the inside's left half; for "none", nothing more.
     ``fill`` "paper" gives instead what a half-filled marker paints white (the inside's right half),
-    as its vector form does."""
+    as its vector form does. Cached: every bitmap panel stamps the same few masks (read-only)."""
     import numpy as np
 
     reach = (MARKER_SIZE * 0.65 + MARKER_EDGE) * scale
@@ -240,6 +242,7 @@ def marker_mask(marker: str, fill: str, scale: float = RASTER_SCALE, supersample
     else:
         ink = edge | (inside if fill == "full" else (inside & (x < 0)) if fill == "left" else False)
     alpha = ink.reshape(m, supersample, m, supersample).mean(axis=(1, 3))
+    alpha.setflags(write=False)  # shared by the cache
     return alpha, c
 
 
@@ -346,7 +349,8 @@ def place_labels(points, to_px, frame: Box) -> tuple:
 def panel_svg(frame: Box, panel: dict, style: dict, kinds: dict, ids: str, xlabel: str, ylabel: str,
               param_label, label_limit: int, title_limit: int, raster_limit: int) -> str:
     """One panel: ``panel`` = {"title", "xlim", "ylim", "points": [(series, x, y, kind, name)],
-    "fits": [(series, kind, x0, y0, x1, y1)]}; markers come from ``<defs>`` (ids ``{ids}{series index}{kind}``),
+    "groups": {(series, kind): its points}, "fits": [(series, kind, x0, y0, x1, y1)]}; markers come
+    from ``<defs>`` (ids ``{ids}{series index}{kind}``),
     or above ``raster_limit`` points one embedded bitmap (:func:`raster_markers`)."""
     (x_lo, x_hi), (y_lo, y_hi) = panel["xlim"], panel["ylim"]
     lx0, lx1 = math.log10(x_lo), math.log10(x_hi)
@@ -372,9 +376,7 @@ def panel_svg(frame: Box, panel: dict, style: dict, kinds: dict, ids: str, xlabe
         widest = max(widest, text_width(lab, 7))
         labels.append(text(frame.x0 - TICK - 3.5, py + (ASCENT - DESCENT) / 2 * 7, lab, 7, "end"))
     parts.append(f'<path d="{"".join(grid)}" stroke="{GRID_COLOR}" stroke-opacity="0.3" stroke-width="0.8" fill="none"/>')
-    groups: dict = {}  # (series, kind) -> its points, drawn series by series, kinds in ``kinds`` order
-    for p in panel["points"]:
-        groups.setdefault((p[0], p[3]), []).append(p)
+    groups = panel["groups"]  # drawn series by series, kinds in ``kinds`` order
     order = list(kinds)
     layers = sorted(groups, key=lambda sk: (sk[0], order.index(sk[1])))
     if len(panel["points"]) > raster_limit:
@@ -427,7 +429,7 @@ def figure_svg(panels: list, style: dict, kinds: dict, legend: list, *, ids: str
     width_in = panel_in[0] * max(ncols, 2)
     W = width_in * 72
     layout = legend_layout(legend, W)
-    legend_rows = sum(math.ceil(len(items) / n) for items, n in layout)
+    legend_rows = sum(math.ceil(len(items) / n) for items, n, _ in layout)
     legend_in = 0.25 + 0.2 * legend_rows
     height_in = panel_in[1] * nrows + legend_in
     H = height_in * 72
@@ -455,8 +457,8 @@ def figure_svg(panels: list, style: dict, kinds: dict, legend: list, *, ids: str
 
 
 def legend_layout(groups: list, W: float) -> list:
-    """``[(items, ncols)]``: each non-empty legend group with the most columns (up to four) whose
-    entries fit across ``W``; in one column, a label too long for ``W`` is cut (ending in "…")."""
+    """``[(items, ncols, column widths)]``: each non-empty legend group with the most columns (up to
+    four) whose entries fit across ``W``; in one column, a label too long for ``W`` is cut (ending in "…")."""
     room = W - 8
     out = []
     for items in groups:
@@ -473,7 +475,8 @@ def legend_layout(groups: list, W: float) -> list:
                     label = label[:-2] + "\u2026"
                 cut.append((marker, fill, color, label))
             items = cut
-        out.append((items, ncols))
+            widths = [max(12 + text_width(e[3], LEGEND_SIZE) for e in items)]
+        out.append((items, ncols, widths))
     return out
 
 
@@ -486,9 +489,8 @@ def _legend(layout: list, W: float, top: float, ids: str) -> str:
     size = LEGEND_SIZE
     out = []
     row = 0
-    for items, ncols in layout:
+    for items, ncols, widths in layout:
         cols = [items[c::ncols] for c in range(ncols)]
-        widths = [max(12 + text_width(label, size) for _, _, _, label in col) for col in cols]
         x = (W - (sum(widths) + LEGEND_GAP * (ncols - 1))) / 2
         for c, col in enumerate(cols):
             for r, (marker, fill, color, label) in enumerate(col):
